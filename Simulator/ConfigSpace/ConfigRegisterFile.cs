@@ -1,0 +1,61 @@
+using System.Runtime.CompilerServices;
+
+namespace PcieSim.ConfigSpace;
+
+/// <summary>
+/// One function's live configuration space: 1024 DWORDs driven by a <see cref="ConfigSpaceLayout"/>.
+/// A guest write merges only its enabled lanes through the write mask and clears RW1C bits where it writes 1;
+/// hardware updates (presence, latches) bypass the masks.
+/// </summary>
+public sealed class ConfigRegisterFile
+{
+    private readonly uint[] dwords = new uint[ConfigSpaceLayout.DwordCount];
+
+    public ConfigRegisterFile(ConfigSpaceLayout layout)
+    {
+        Layout = layout ?? throw new ArgumentNullException(nameof(layout));
+        Reset();
+    }
+
+    public ConfigSpaceLayout Layout { get; }
+
+    /// <summary>The DWORD at <paramref name="index"/> (0..1023).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint Read(int index) => dwords[index];
+
+    /// <summary>
+    /// A guest write of <paramref name="data"/> (already in lane position) to the lanes in <paramref name="laneMask"/>:
+    /// RW bits take the data, RW1C bits clear where the data has 1, everything else is unchanged.
+    /// </summary>
+    /// <returns>The DWORD before the write.</returns>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint WriteMasked(int index, uint data, uint laneMask)
+    {
+        uint old = dwords[index];
+        uint writable = Layout.WriteMask[index] & laneMask;
+        uint clear = Layout.Rw1cMask[index] & laneMask & data;
+        dwords[index] = ((old & ~writable) | (data & writable)) & ~clear;
+        return old;
+    }
+
+    /// <summary>A hardware-side update: sets the bits of <paramref name="mask"/> to those of <paramref name="value"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Set(int index, uint value, uint mask) => dwords[index] = (dwords[index] & ~mask) | (value & mask);
+
+    /// <summary>Returns every DWORD to its reset value.</summary>
+    public void Reset() => Array.Copy(Layout.ResetImage, dwords, dwords.Length);
+
+    /// <summary>Copies the DWORDs out (save state).</summary>
+    public uint[] Save() => (uint[])dwords.Clone();
+
+    /// <summary>Restores DWORDs saved by <see cref="Save"/>.</summary>
+    public void Restore(ReadOnlySpan<uint> saved)
+    {
+        if (saved.Length != dwords.Length)
+        {
+            throw new ArgumentException("saved configuration space must hold 1024 DWORDs", nameof(saved));
+        }
+
+        saved.CopyTo(dwords);
+    }
+}

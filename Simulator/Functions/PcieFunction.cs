@@ -1,0 +1,110 @@
+using System.Runtime.CompilerServices;
+using PcieSim.AddressDecode;
+using PcieSim.ConfigSpace;
+
+namespace PcieSim.Functions;
+
+/// <summary>
+/// One PCI function: a 4 KiB configuration space driven by its register table. Writes go through the masks;
+/// the few DWORDs with side effects dispatch to <see cref="OnHookedWrite"/> by an array index (O(1)).
+/// </summary>
+public abstract class PcieFunction
+{
+    protected PcieFunction(string name, ConfigSpaceLayout layout)
+    {
+        Name = name;
+        Config = new ConfigRegisterFile(layout);
+    }
+
+    /// <summary>The name from the topology (unique across the model).</summary>
+    public string Name { get; }
+
+    public abstract FunctionKind Kind { get; }
+
+    /// <summary>Live configuration space.</summary>
+    public ConfigRegisterFile Config { get; }
+
+    public ConfigSpaceLayout Layout => Config.Layout;
+
+    /// <summary>Receives side effects (routing changes, interrupt messages); set when the model is built.</summary>
+    internal IFunctionHost? Host { get; set; }
+
+    /// <summary>Command register (offset 0x04).</summary>
+    public ushort Command => (ushort)Config.Read(1);
+
+    /// <summary>Reads the DWORD holding <paramref name="register"/>; reads have no side effects.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ReadDword(int register) => Config.Read(register >> 2);
+
+    /// <summary>Reads <paramref name="width"/> (1, 2 or 4) bytes at <paramref name="register"/>, which must be a valid lane for the width.</summary>
+    public uint Read(int register, int width)
+    {
+        uint dword = Config.Read(register >> 2) >> ((register & 3) * 8);
+        return width >= 4 ? dword : dword & (uint)ByteEnables.AllOnes(width);
+    }
+
+    /// <summary>
+    /// A guest write of <paramref name="data"/> (in lane position) to the DWORD holding <paramref name="register"/>,
+    /// changing only the lanes in <paramref name="byteEnables"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteDword(int register, uint data, byte byteEnables)
+    {
+        int index = register >> 2;
+        uint lanes = ByteEnables.LaneMask(byteEnables);
+        var hook = Layout.Hooks[index];
+        if (hook == RegisterHook.None)
+        {
+            Config.WriteMasked(index, data, lanes);
+        }
+        else
+        {
+            OnHookedWrite(hook, index, data, lanes);
+        }
+    }
+
+    /// <summary>Writes <paramref name="width"/> bytes of <paramref name="value"/> at <paramref name="register"/> (a valid lane for the width).</summary>
+    public void Write(int register, int width, uint value)
+    {
+        if (ByteEnables.TryGet(register, width, out byte enables) != AccessFault.None)
+        {
+            throw new ArgumentException("invalid width for the register offset", nameof(width));
+        }
+
+        WriteDword(register, value << ((register & 3) * 8), enables);
+    }
+
+    /// <summary>Returns the function to its reset values (PCIe Base Spec r6.0 §7.5; OpenVMM reference 2.8 and 3).</summary>
+    public virtual void Reset() => Config.Reset();
+
+    /// <summary>Side effects of a write to a hooked DWORD. The default applies the masks only.</summary>
+    protected virtual void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes) => Config.WriteMasked(index, data, lanes);
+
+    /// <summary>Applies the masks, then clamps the MSI Multiple Message Enable field to Multiple Message Capable.</summary>
+    protected void WriteMsiControl(int index, uint data, uint lanes)
+    {
+        Config.WriteMasked(index, data, lanes);
+        uint dword = Config.Read(index);
+        uint mmc = (dword >> 17) & 7;
+        uint mme = (dword >> 20) & 7;
+        if (mme > mmc)
+        {
+            Config.Set(index, mmc << 20, 7u << 20);
+        }
+    }
+
+    public override string ToString() => Name;
+}
+
+/// <summary>What a function tells the model it lives in.</summary>
+internal interface IFunctionHost
+{
+    /// <summary>Bus numbers, ARI forwarding or a link changed: routing must follow.</summary>
+    void RoutingChanged();
+
+    /// <summary>An MSI-relevant register of <paramref name="function"/> changed (enable, address, data, mask).</summary>
+    void MessageStateChanged(PcieFunction function);
+
+    /// <summary>A hot-plug slot's control or status was written by the guest.</summary>
+    void SlotWritten(DownstreamPort port, uint oldDword, uint data, uint lanes);
+}

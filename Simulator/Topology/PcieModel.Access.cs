@@ -1,0 +1,165 @@
+using PcieSim.AddressDecode;
+
+namespace PcieSim.Topology;
+
+/// <summary>Configuration reads and writes through ECAM addresses or (segment, bus, devfn, register).</summary>
+public sealed partial class PcieModel
+{
+    /// <summary>The root complex whose ECAM window holds <paramref name="address"/>, or null.</summary>
+    public RootComplex? FindRootComplex(ulong address)
+    {
+        var windows = windowsByBase;
+        for (int i = 0; i < windows.Length; i++)
+        {
+            if (windows[i].Window.Contains(address))
+            {
+                return windows[i];
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The root complex of <paramref name="segment"/> whose start..end holds <paramref name="bus"/>, or null.</summary>
+    public RootComplex? FindRootComplex(ushort segment, byte bus)
+    {
+        foreach (var rc in rootComplexes)
+        {
+            if (rc.Segment == segment && bus >= rc.StartBus && bus <= rc.EndBus)
+            {
+                return rc;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether any root complex sits on <paramref name="segment"/>.</summary>
+    public bool HasSegment(ushort segment)
+    {
+        foreach (var rc in rootComplexes)
+        {
+            if (rc.Segment == segment)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>An ECAM read; an address in no window is unroutable with no root complex.</summary>
+    public ConfigAccessResult ReadEcam(ulong address, int width) => AccessEcam(address, width, isWrite: false, 0);
+
+    public ConfigAccessResult WriteEcam(ulong address, int width, ulong value) => AccessEcam(address, width, isWrite: true, value);
+
+    /// <summary>A configuration read of (bus, devfn, register) on <paramref name="rc"/>.</summary>
+    public ConfigAccessResult Read(RootComplex rc, byte bus, byte devfn, int register, int width) =>
+        Access(rc, new EcamAddress(bus, devfn, (ushort)register), width, isWrite: false, 0);
+
+    public ConfigAccessResult Write(RootComplex rc, byte bus, byte devfn, int register, int width, ulong value) =>
+        Access(rc, new EcamAddress(bus, devfn, (ushort)register), width, isWrite: true, value);
+
+    /// <summary>A configuration access by segment and bus (records in configuration-address form).</summary>
+    public ConfigAccessResult Access(ushort segment, byte bus, byte devfn, int register, int width, bool isWrite, ulong value)
+    {
+        var rc = FindRootComplex(segment, bus);
+        if (rc is null)
+        {
+            return new ConfigAccessResult
+            {
+                Status = AccessStatus.NoRootComplex,
+                IsWrite = isWrite,
+                Address = new EcamAddress(bus, devfn, (ushort)register),
+                Width = (byte)width,
+                Value = isWrite ? value : ByteEnables.AllOnes(width),
+            };
+        }
+
+        return Access(rc, new EcamAddress(bus, devfn, (ushort)register), width, isWrite, value);
+    }
+
+    private ConfigAccessResult AccessEcam(ulong address, int width, bool isWrite, ulong value)
+    {
+        var rc = FindRootComplex(address);
+        if (rc is null || !rc.Window.TryDecode(address, out var decoded))
+        {
+            return new ConfigAccessResult
+            {
+                Status = AccessStatus.NoRootComplex,
+                IsWrite = isWrite,
+                Width = (byte)width,
+                Value = isWrite ? value : ByteEnables.AllOnes(width),
+            };
+        }
+
+        return Access(rc, decoded, width, isWrite, value);
+    }
+
+    /// <summary>
+    /// The core access: validates width and lane (reference 1.2), routes, then reads or writes only the enabled
+    /// lanes. Unroutable or invalid accesses read all-ones of their width and drop writes.
+    /// </summary>
+    public ConfigAccessResult Access(RootComplex rc, EcamAddress address, int width, bool isWrite, ulong value)
+    {
+        ArgumentNullException.ThrowIfNull(rc);
+        var fault = ByteEnables.TryGet(address.Register, width, out byte enables);
+        if (fault != AccessFault.None)
+        {
+            return new ConfigAccessResult
+            {
+                Status = fault == AccessFault.UnalignedAccess ? AccessStatus.UnalignedAccess : AccessStatus.InvalidAccessSize,
+                IsWrite = isWrite,
+                RootComplex = rc,
+                Address = address,
+                Width = (byte)width,
+                Value = isWrite ? value : ByteEnables.AllOnes(width),
+            };
+        }
+
+        var function = Route(rc, address.Bus, address.Devfn, out var failure, out var stoppedAt);
+        if (function is null)
+        {
+            return new ConfigAccessResult
+            {
+                Status = AccessStatus.Unroutable,
+                Failure = failure,
+                IsWrite = isWrite,
+                RootComplex = rc,
+                Address = address,
+                Width = (byte)width,
+                StoppedAt = stoppedAt,
+                Value = isWrite ? value : ByteEnables.AllOnes(width),
+            };
+        }
+
+        if (!isWrite)
+        {
+            return new ConfigAccessResult
+            {
+                Status = AccessStatus.Completed,
+                RootComplex = rc,
+                Address = address,
+                Width = (byte)width,
+                Function = function,
+                Value = function.Read(address.Register, width),
+            };
+        }
+
+        uint data = (uint)(value & ByteEnables.AllOnes(width));
+        uint before = function.ReadDword(address.Register);
+        function.WriteDword(address.Register, data << ((address.Register & 3) * 8), enables);
+        return new ConfigAccessResult
+        {
+            Status = AccessStatus.Completed,
+            IsWrite = true,
+            RootComplex = rc,
+            Address = address,
+            Width = (byte)width,
+            Function = function,
+            Value = data,
+            Before = before,
+            After = function.ReadDword(address.Register),
+        };
+    }
+}

@@ -1,0 +1,138 @@
+using PcieSim.Functions;
+
+namespace PcieSim.Topology;
+
+/// <summary>Configuration routing (reference 1.3, 1.4 and 7; PCIe Base Spec r6.0 §7.3.3).</summary>
+public sealed partial class PcieModel
+{
+    private long routingGeneration;
+
+    /// <summary>Counts routing changes (bus numbers, ARI forwarding, links); lets routing caches know they are stale.</summary>
+    public long RoutingGeneration => routingGeneration;
+
+    internal void RoutingChanged() => routingGeneration++;
+
+    /// <summary>
+    /// Finds the function a configuration request for (bus, devfn) on <paramref name="rc"/> reaches, or why none does.
+    /// </summary>
+    internal static PcieFunction? Route(RootComplex rc, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    {
+        stoppedAt = null;
+        if (bus == rc.StartBus)
+        {
+            var exact = rc.FunctionAt(devfn);
+            if (exact is not null)
+            {
+                failure = RouteFailure.None;
+                return exact;
+            }
+
+            // Function-0 fallback: an RCiEP at function 0 of the device gets the access and answers only function 0.
+            if (rc.FunctionAt((byte)(devfn & 0xF8)) is AmdIommu rciep)
+            {
+                stoppedAt = rciep;
+                failure = RouteFailure.RciepFunctionNotImplemented;
+                return null;
+            }
+
+            failure = RouteFailure.NoFunctionAtDevfn;
+            return null;
+        }
+
+        var ports = rc.RootPorts;
+        for (int i = 0; i < ports.Count; i++)
+        {
+            var range = ports[i].AssignedBusRange;
+            if (range.IsProgrammed && range.Contains(bus))
+            {
+                return ThroughPort(ports[i], range, bus, devfn, out failure, out stoppedAt);
+            }
+        }
+
+        failure = RouteFailure.BusNotClaimed;
+        return null;
+    }
+
+    /// <summary>Forwarding through a root or downstream port whose range holds the bus (reference 1.4).</summary>
+    private static PcieFunction? ThroughPort(DownstreamPort port, BusRange range, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    {
+        stoppedAt = port;
+        var child = port.Child;
+        if (child is null)
+        {
+            failure = RouteFailure.PortEmpty;
+            return null;
+        }
+
+        if (bus == range.Secondary)
+        {
+            // Type 1 becomes Type 0 only for device 0, unless ARI Forwarding Enable is set (PR #3967).
+            if ((devfn >> 3) != 0 && !port.AriForwardingEnabled)
+            {
+                failure = RouteFailure.DeviceNotZeroWithoutAri;
+                return null;
+            }
+
+            return Type0(child, devfn, out failure, ref stoppedAt);
+        }
+
+        if (child is PcieSwitch sw)
+        {
+            return IntoSwitch(sw, bus, devfn, out failure, out stoppedAt);
+        }
+
+        failure = RouteFailure.EndpointIgnoresType1;
+        return null;
+    }
+
+    private static PcieFunction? Type0(IPortChild child, byte devfn, out RouteFailure failure, ref PcieFunction? stoppedAt)
+    {
+        if (devfn == 0)
+        {
+            failure = RouteFailure.None;
+            return child.UpstreamFunction;
+        }
+
+        stoppedAt = child.UpstreamFunction;
+        failure = child is PcieSwitch ? RouteFailure.SwitchDevfnNotZero : RouteFailure.EndpointFunctionNotImplemented;
+        return null;
+    }
+
+    /// <summary>A Type 1 request entering a switch through its upstream port (reference 7).</summary>
+    private static PcieFunction? IntoSwitch(PcieSwitch sw, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    {
+        stoppedAt = sw.Upstream;
+        var range = sw.Upstream.AssignedBusRange;
+        if (!range.IsProgrammed)
+        {
+            failure = RouteFailure.SwitchBusRangeUnprogrammed;
+            return null;
+        }
+
+        if (!range.Contains(bus))
+        {
+            failure = RouteFailure.BusOutsideSwitchRange;
+            return null;
+        }
+
+        if (bus == range.Secondary)
+        {
+            var port = sw.PortAt(devfn);
+            failure = port is null ? RouteFailure.NoDownstreamPortAtDevfn : RouteFailure.None;
+            return port;
+        }
+
+        var ports = sw.DownstreamPorts;
+        for (int i = 0; i < ports.Count; i++)
+        {
+            var portRange = ports[i].AssignedBusRange;
+            if (portRange.IsProgrammed && portRange.Contains(bus))
+            {
+                return ThroughPort(ports[i], portRange, bus, devfn, out failure, out stoppedAt);
+            }
+        }
+
+        failure = RouteFailure.NoDownstreamPortClaimsBus;
+        return null;
+    }
+}
