@@ -1,0 +1,72 @@
+using System.Text;
+using PcieSim.Functions;
+
+namespace PcieSim.Topology;
+
+/// <summary>
+/// The path of a configuration access as text: the root complex, each port crossed with the request type it
+/// received (Type 1 while forwarding, Type 0 at the target), and why it stopped when nothing answered.
+/// </summary>
+public static class RoutePath
+{
+    /// <summary>E.g. <c>rc0 &gt; rp1 (T1) &gt; sw0 (T1) &gt; sw0-downstream-1 (T0)</c> or <c>rc0 &gt; rp0 (T1) x port empty</c>.</summary>
+    public static string Describe(in ConfigAccessResult result)
+    {
+        var builder = new StringBuilder(result.RootComplex?.Name ?? "(no root complex)");
+        var last = result.Function ?? result.StoppedAt;
+        if (last is not null)
+        {
+            var chain = new List<PcieFunction>();
+            for (var f = last; f is not null; f = Upstream(f))
+            {
+                chain.Add(f);
+            }
+
+            for (int i = chain.Count - 1; i >= 0; i--)
+            {
+                builder.Append(" > ").Append(chain[i].Name).Append(ReferenceEquals(chain[i], result.Function) ? " (T0)" : " (T1)");
+            }
+        }
+
+        if (result.Status != AccessStatus.Completed)
+        {
+            builder.Append(" x ").Append(Reason(result));
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>A short reason for an access that did not complete.</summary>
+    public static string Reason(in ConfigAccessResult result) => result.Status switch
+    {
+        AccessStatus.UnalignedAccess => "unaligned access",
+        AccessStatus.InvalidAccessSize => "invalid access size",
+        AccessStatus.NoRootComplex => "no root complex",
+        AccessStatus.Unroutable => result.Failure switch
+        {
+            RouteFailure.NoFunctionAtDevfn => "no function at this devfn",
+            RouteFailure.RciepFunctionNotImplemented => "RCiEP implements function 0 only",
+            RouteFailure.BusNotClaimed => "no root port's bus range holds the bus",
+            RouteFailure.PortEmpty => "port empty",
+            RouteFailure.DeviceNotZeroWithoutAri => "device != 0 on the secondary bus without ARI forwarding",
+            RouteFailure.SwitchDevfnNotZero => "switch answers devfn 0 only",
+            RouteFailure.SwitchBusRangeUnprogrammed => "switch upstream port bus range unprogrammed",
+            RouteFailure.BusOutsideSwitchRange => "bus outside the switch's range",
+            RouteFailure.NoDownstreamPortAtDevfn => "no downstream port at this devfn",
+            RouteFailure.NoDownstreamPortClaimsBus => "no downstream port's bus range holds the bus",
+            RouteFailure.EndpointFunctionNotImplemented => "endpoint implements function 0 only",
+            RouteFailure.EndpointIgnoresType1 => "Type 1 request reached an endpoint",
+            _ => "unroutable",
+        },
+        _ => "completed",
+    };
+
+    /// <summary>The bridge above <paramref name="function"/>, or null at the root complex.</summary>
+    public static PcieFunction? Upstream(PcieFunction function) => function switch
+    {
+        UpstreamSwitchPort usp => usp.Switch.ParentPort,
+        DownstreamSwitchPort dsp => dsp.Switch.Upstream,
+        Endpoint ep => ep.Port,
+        _ => null,
+    };
+}
