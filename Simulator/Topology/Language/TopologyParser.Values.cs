@@ -129,6 +129,9 @@ internal sealed record FlagSchema(
     IReadOnlyList<(string Key, bool HasValue)> Options,
     bool TakesValue = true)
 {
+    /// <summary>What the value's first part is, e.g. <c>RC:NAME</c>.</summary>
+    public string Head => Name == TopologyParser.GicMsiFlag ? "mode (its or v2m)" : Usage.Split(',')[0].TrimEnd('[');
+
     public string AllowedList =>
         Options.Count == 0
             ? "none"
@@ -183,7 +186,7 @@ internal sealed class FlagValue
         string[] parts = value.Text.Split(',');
         if (parts[0].Length == 0)
         {
-            throw result.Error(value.Pos, $"missing {schema.Usage.Split(',')[0].TrimStart('[')} before the first comma (usage: {flag} {schema.Usage})");
+            throw result.Error(value.Pos, $"missing {schema.Head} before the first comma (usage: {flag} {schema.Usage})");
         }
 
         int offset = parts[0].Length + 1;

@@ -9,6 +9,13 @@ namespace PcieSim.Topology.Language;
 /// value; no other exception escapes for any text. Flags may come in any order: references (a port's root
 /// complex, a switch's parent port, an endpoint's port) are resolved after all flags are read, while flag order
 /// still decides automatic devfns and slot numbers.
+/// <para>
+/// Without <c>ecam_base</c>, segment S's ECAM block starts at 0x10_0000_0000 + S × 0x1_0000_0000 and a root
+/// complex sits (start_bus − lowest start_bus of that segment's root complexes) MiB into it.
+/// <c>--pcie-ecam-below-4gb</c> is listed in <see cref="TopologySpec.IgnoredOptions"/> with an empty option.
+/// <see cref="TopologySpec.NormalisedFlags"/> spells every resolved value out (root-port addresses included) and
+/// leaves ignored options out, so parsing it again gives the same topology.
+/// </para>
 /// </remarks>
 public static partial class TopologyParser
 {

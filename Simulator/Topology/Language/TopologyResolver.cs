@@ -394,7 +394,7 @@ internal sealed class TopologyResolver
             {
                 if (names.TryGetValue(parent, out (string What, Decl Decl) named))
                 {
-                    throw decl.F.Error(pos, $"'{parent}' is a {named.What} ({At(named.Decl)}), not a port; a {what.Split(' ')[0]} attaches to a root port or a switch downstream port");
+                    throw decl.F.Error(pos, $"'{parent}' is a {named.What} ({At(named.Decl)}), not a port; {(decl is SwDecl ? "a switch" : "an endpoint")} attaches to a root port or a switch downstream port");
                 }
 
                 string known = ports.Count == 0 ? "no ports are declared" : "known ports: " + string.Join(", ", ports.Keys);
