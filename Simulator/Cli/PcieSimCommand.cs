@@ -22,6 +22,13 @@ public static partial class PcieSimCommand
         var root = new RootCommand("pciesim: a deterministic functional simulator of OpenVMM's PCIe topology, for conformance testing of PCIe emulation.");
         root.Subcommands.Add(TopologyCommand(stdout, stderr));
         root.Subcommands.Add(DecodeCommand(stdout, stderr));
+        foreach (var option in root.Options)
+        {
+            if (option is VersionOption version)
+            {
+                version.Action = new PrintVersion(stdout);
+            }
+        }
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
@@ -36,6 +43,18 @@ public static partial class PcieSimCommand
         }
 
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>The simulator's version (the assembly's, without build metadata).</summary>
+    public static string Version
+    {
+        get
+        {
+            var attribute = typeof(PcieSimCommand).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false);
+            string version = attribute.Length > 0 ? ((System.Reflection.AssemblyInformationalVersionAttribute)attribute[0]).InformationalVersion : "0.0.0";
+            int plus = version.IndexOf('+', StringComparison.Ordinal);
+            return plus < 0 ? version : version[..plus];
+        }
     }
 
     /// <summary>Runs a command body, turning bad input into one clear line on standard error and exit code 2.</summary>
@@ -59,6 +78,15 @@ public static partial class PcieSimCommand
         {
             stderr.WriteLine("pciesim: " + error.Message);
             return BadInput;
+        }
+    }
+
+    private sealed class PrintVersion(TextWriter stdout) : System.CommandLine.Invocation.SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            stdout.WriteLine(Version);
+            return Success;
         }
     }
 }
