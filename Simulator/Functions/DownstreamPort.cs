@@ -67,6 +67,9 @@ public abstract class DownstreamPort : BridgeFunction
 
     public LinkStatus LinkStatus => (LinkStatus)(ushort)(Config.Read(linkStatusIndex) >> 16);
 
+    /// <summary>The §6.7.3.4 hot-plug interrupt condition at the end of the last evaluation (for edge detection).</summary>
+    internal bool HotplugCondition { get; set; }
+
     /// <summary>Links <paramref name="child"/> below the port (routing reaches it at once).</summary>
     internal void Link(IPortChild child)
     {

@@ -29,6 +29,9 @@ public abstract class PcieFunction
     /// <summary>Receives side effects (routing changes, interrupt messages); set when the model is built.</summary>
     internal IFunctionHost? Host { get; set; }
 
+    /// <summary>MSI vectors raised while they could not be delivered (bit per vector); delivered when they can be.</summary>
+    internal uint MsiLatch { get; set; }
+
     /// <summary>Command register (offset 0x04).</summary>
     public ushort Command => (ushort)Config.Read(1);
 
@@ -75,7 +78,11 @@ public abstract class PcieFunction
     }
 
     /// <summary>Returns the function to its reset values (PCIe Base Spec r6.0 §7.5; OpenVMM reference 2.8 and 3).</summary>
-    public virtual void Reset() => Config.Reset();
+    public virtual void Reset()
+    {
+        Config.Reset();
+        MsiLatch = 0;
+    }
 
     /// <summary>Side effects of a write to a hooked DWORD. The default applies the masks only.</summary>
     protected virtual void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes) => Config.WriteMasked(index, data, lanes);
