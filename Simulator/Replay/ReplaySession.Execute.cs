@@ -1,0 +1,329 @@
+using PcieSim.AddressDecode;
+using PcieSim.ConfigSpace.Registers;
+using PcieSim.Functions;
+using PcieSim.Interrupts;
+using PcieSim.Rules;
+using PcieSim.Topology;
+
+namespace PcieSim.Replay;
+
+/// <summary>Carrying out one record, and judging it against the §6.7 rules.</summary>
+public sealed partial class ReplaySession
+{
+    private void Execute(TraceRecord record, StepOutcome outcome)
+    {
+        switch (record.Op)
+        {
+            case TraceOp.Read:
+            case TraceOp.Write:
+                ExecuteConfig(record, outcome);
+                break;
+            case TraceOp.HotAdd:
+                Hotplug(record, () => Model.HotAdd(record.Port!, record.Device!));
+                break;
+            case TraceOp.HotRemove:
+                Hotplug(record, () => Model.HotRemove(record.Port!, record.Device));
+                break;
+            case TraceOp.Reset:
+                Model.Reset();
+                break;
+            case TraceOp.MmioRead:
+            case TraceOp.MmioWrite:
+                ExecuteMmio(record, outcome);
+                break;
+            case TraceOp.Raise:
+                var endpoint = Model.FindEndpoint(record.Device!) ?? throw Bad(record, Columns.Device, $"unknown endpoint '{record.Device}'");
+                if (endpoint.Port is null)
+                {
+                    throw Bad(record, Columns.Device, $"endpoint '{endpoint.Name}' is not plugged in: it cannot raise an interrupt");
+                }
+
+                try
+                {
+                    Model.Raise(endpoint, (int)Math.Min(record.Value ?? 0, int.MaxValue));
+                }
+                catch (ArgumentException error)
+                {
+                    throw Bad(record, Columns.Value, error.Message);
+                }
+
+                break;
+        }
+    }
+
+    private void ExecuteConfig(TraceRecord record, StepOutcome outcome)
+    {
+        bool isWrite = record.Op == TraceOp.Write;
+        int width = record.Width ?? 4;
+        ulong value = record.Value ?? 0;
+        ConfigAccessResult result;
+        if (record.AddressKind == TraceAddressKind.Configuration)
+        {
+            var a = record.Configuration;
+            if (!Model.HasSegment(a.Segment))
+            {
+                throw Bad(record, Columns.Address, Inv($"no root complex on segment {a.Segment:x4}"));
+            }
+
+            result = Model.Access(a.Segment, a.Bus, a.Devfn, a.Register, width, isWrite, value);
+        }
+        else
+        {
+            var rc = Model.FindRootComplex(record.Address) ?? throw Bad(record, Columns.Address, Inv($"ECAM address 0x{record.Address:x} is in no root complex's window"));
+            rc.Window.TryDecode(record.Address, out var decoded);
+            result = Model.Access(rc, decoded, width, isWrite, value);
+        }
+
+        outcome.Access = result;
+        if (!isWrite)
+        {
+            outcome.ValueRead = result.Value;
+            if (record.Value is { } recorded && recorded != result.Value)
+            {
+                outcome.Mismatches.Add(Inv($"recorded 0x{recorded:x}, model 0x{result.Value:x}"));
+            }
+        }
+        else if (result.Function is DownstreamPort port && result.Address.Register >> 2 == (port.Pcie.Offset + PciExpressOffsets.LinkControl) >> 2
+                 && (value << ((result.Address.Register & 3) * 8) & 0x10) != 0)
+        {
+            outcome.Notes.Add("Link Disable written: read-only in OpenVMM (an OpenVMM deviation outside §6.7)");
+        }
+    }
+
+    private void ExecuteMmio(TraceRecord record, StepOutcome outcome)
+    {
+        int width = record.Width ?? 4;
+        bool isWrite = record.Op == TraceOp.MmioWrite;
+        ulong value = record.Value ?? 0;
+        foreach (var endpoint in Model.Endpoints)
+        {
+            if (endpoint.Port is null || !endpoint.MemorySpaceEnabled)
+            {
+                continue;
+            }
+
+            for (int bar = 0; bar < 6; bar += 2)
+            {
+                ulong size = endpoint.BarSize(bar);
+                ulong baseAddress = endpoint.BarBase(bar);
+                if (size == 0 || record.Address - baseAddress >= size)
+                {
+                    continue;
+                }
+
+                ulong offset = record.Address - baseAddress;
+                if (endpoint.Msix is { } msix && msix.Bar == bar)
+                {
+                    outcome.MmioTarget = MsixAccess(endpoint, msix, bar, offset, width, isWrite, value, outcome);
+                }
+                else
+                {
+                    outcome.MmioTarget = Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (not modelled)");
+                    if (!isWrite)
+                    {
+                        outcome.ValueRead = ByteEnables.AllOnes(width);
+                    }
+                }
+
+                CompareMmioRead(record, outcome);
+                return;
+            }
+        }
+
+        outcome.MmioTarget = "unclaimed";
+        if (!isWrite)
+        {
+            outcome.ValueRead = ByteEnables.AllOnes(width);
+            CompareMmioRead(record, outcome);
+        }
+    }
+
+    private string MsixAccess(Endpoint endpoint, ConfigSpace.Capabilities.MsixCapability msix, int bar, ulong offset, int width, bool isWrite, ulong value, StepOutcome outcome)
+    {
+        ulong tableEnd = (ulong)msix.Vectors * 16;
+        ulong pbaEnd = (ulong)msix.PbaOffset + ((ulong)(msix.Vectors + 31) / 32 * 4);
+        if ((offset & 3) != 0 || width is not (4 or 8))
+        {
+            if (!isWrite)
+            {
+                outcome.ValueRead = ByteEnables.AllOnes(width);
+            }
+
+            return Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (unaligned or not 4/8 bytes: dropped)");
+        }
+
+        if (offset < tableEnd)
+        {
+            int vector = (int)(offset / 16);
+            int dword = (int)(offset % 16 / 4);
+            if (isWrite)
+            {
+                endpoint.WriteMsixTable(vector, dword, (uint)value, uint.MaxValue);
+                if (width == 8 && dword < 3)
+                {
+                    endpoint.WriteMsixTable(vector, dword + 1, (uint)(value >> 32), uint.MaxValue);
+                }
+
+                Model.DeliverLatched(endpoint);
+            }
+            else
+            {
+                ulong read = endpoint.ReadMsixTable(vector, dword);
+                if (width == 8)
+                {
+                    read |= (ulong)(dword < 3 ? endpoint.ReadMsixTable(vector, dword + 1) : 0) << 32;
+                }
+
+                outcome.ValueRead = read;
+            }
+
+            return Inv($"{endpoint.Name} BAR{bar} MSI-X vector {vector} {MsixFields[dword]}");
+        }
+
+        if (offset >= (ulong)msix.PbaOffset && offset < pbaEnd)
+        {
+            int index = (int)((offset - (ulong)msix.PbaOffset) / 4);
+            if (!isWrite)
+            {
+                outcome.ValueRead = endpoint.ReadPba(index) | (width == 8 ? (ulong)endpoint.ReadPba(index + 1) << 32 : 0);
+            }
+
+            return Inv($"{endpoint.Name} BAR{bar} MSI-X PBA[{index}]{(isWrite ? " (read-only: dropped)" : "")}");
+        }
+
+        if (!isWrite)
+        {
+            outcome.ValueRead = ByteEnables.AllOnes(width);
+        }
+
+        return Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (not modelled)");
+    }
+
+    private static readonly string[] MsixFields = ["address", "upper address", "data", "vector control"];
+
+    private static void CompareMmioRead(TraceRecord record, StepOutcome outcome)
+    {
+        if (record.Op == TraceOp.MmioRead && record.Value is { } recorded && outcome.ValueRead is { } read && recorded != read)
+        {
+            outcome.Mismatches.Add(Inv($"recorded 0x{recorded:x}, model 0x{read:x}"));
+        }
+    }
+
+    private void Hotplug(TraceRecord record, Action action)
+    {
+        try
+        {
+            action();
+        }
+        catch (HotplugException error)
+        {
+            int column = error.Error is HotplugError.UnknownEndpoint or HotplugError.EndpointAlreadyPlugged or HotplugError.WrongEndpoint ? Columns.Device : Columns.Port;
+            throw Bad(record, column, error.Message);
+        }
+    }
+
+    /// <summary>The ports whose §6.7 state a record can change: every port on a reset, else the one it touches.</summary>
+    private List<DownstreamPort> PortsTouched(TraceRecord record)
+    {
+        var ports = new List<DownstreamPort>();
+        switch (record.Op)
+        {
+            case TraceOp.Reset:
+                ports.AddRange(Model.Ports);
+                break;
+            case TraceOp.HotAdd:
+            case TraceOp.HotRemove:
+                if (record.Port is not null && Model.FindPort(record.Port) is { } port)
+                {
+                    ports.Add(port);
+                }
+
+                break;
+            case TraceOp.Write:
+                // Resolved after routing; any port may be the target, so observe lazily (see Judge).
+                break;
+        }
+
+        return ports;
+    }
+
+    private void SnapshotBefore(List<DownstreamPort> ports)
+    {
+        before.Clear();
+        foreach (var port in ports)
+        {
+            before[port] = PcieModel.Observe(port);
+        }
+    }
+
+    private void Judge(TraceRecord record, StepOutcome outcome, List<DownstreamPort> touched)
+    {
+        SlotWrite? slotWrite = null;
+        if (outcome.Access is { Completed: true, IsWrite: true, Function: DownstreamPort written } access)
+        {
+            touched.Add(written);
+            // The write already happened: rebuild the "before" observation from the DWORD before the write.
+            var now = PcieModel.Observe(written);
+            int slotDword = (written.Pcie.Offset + PciExpressOffsets.SlotControl) >> 2;
+            if (access.Address.Register >> 2 == slotDword)
+            {
+                uint lanes = ByteEnables.LaneMask(LaneEnables(access.Address.Register, access.Width));
+                slotWrite = new SlotWrite((uint)access.Value << ((access.Address.Register & 3) * 8), lanes);
+                before[written] = now with { SlotControl = (ushort)access.Before, SlotStatus = (ushort)(access.Before >> 16) };
+            }
+            else if (access.Address.Register >> 2 == (written.Msi.Offset >> 2))
+            {
+                before[written] = now with { MsiEnabled = (access.Before & 0x1_0000) != 0 };
+            }
+            else
+            {
+                before[written] = now;
+            }
+        }
+
+        var messagesByPort = new Dictionary<DownstreamPort, int>();
+        foreach (var e in outcome.Events)
+        {
+            if (e is MessageEvent { Message: { Origin: MessageOrigin.Hotplug, Source: DownstreamPort source } } m)
+            {
+                messagesByPort[source] = messagesByPort.GetValueOrDefault(source) + 1;
+                if (!touched.Contains(source))
+                {
+                    touched.Add(source);
+                }
+            }
+
+            if (e is MessageEvent { Delivery.Accepted: false } dropped)
+            {
+                outcome.Notes.Add("platform dropped a message: " + dropped.Delivery.Reason);
+            }
+
+            if (e is MessageEvent { Message.Source: var from } sent && (from.Command & (ushort)CommandRegister.BusMasterEnable) == 0)
+            {
+                outcome.Notes.Add($"MSI sent by {from.Name} with Bus Master Enable clear (OpenVMM does not gate MSI on it; outside §6.7)");
+            }
+        }
+
+        foreach (var port in touched)
+        {
+            var after = PcieModel.Observe(port);
+            var was = before.TryGetValue(port, out var b) ? b : after;
+            checker.CheckStep(port.Name, was, after, ReferenceEquals(port, outcome.Access?.Function) ? slotWrite : null, record.Op == TraceOp.Reset, messagesByPort.GetValueOrDefault(port), outcome.Violations);
+            HotplugRuleChecker.CheckState(port.Name, after, outcome.Violations);
+        }
+
+        if (outcome.Access is { IsWrite: false, Status: AccessStatus.Unroutable, Failure: RouteFailure.PortEmpty, StoppedAt: DownstreamPort empty } read)
+        {
+            HotplugRuleChecker.CheckEmptyRead(empty.Name, read.Value, read.Width, outcome.Violations);
+        }
+    }
+
+    private static byte LaneEnables(int register, int width) => ByteEnables.TryGet(register, width, out byte enables) == AccessFault.None ? enables : (byte)0;
+
+    private InputException Bad(TraceRecord record, int column, string message) => new(Source, record.Line, column, message);
+
+    private TraceColumns Columns { get; set; }
+
+    /// <summary>Tells the session where the trace's columns are, for error positions.</summary>
+    public void UseColumns(TraceColumns columns) => Columns = columns;
+}

@@ -1,0 +1,206 @@
+using System.Globalization;
+using PcieSim.Functions;
+using PcieSim.Interrupts;
+using PcieSim.Rules;
+using PcieSim.Topology;
+
+namespace PcieSim.Replay;
+
+/// <summary>
+/// Replays trace records against a model, one step at a time: (model state, record) → (new state, outcome).
+/// Compares recorded read values and, in an interrupt-complete trace, recorded <c>msi</c> rows with what the model
+/// did; judges every step against the closed §6.7 rule set. Knows nothing of files or consoles.
+/// </summary>
+public sealed partial class ReplaySession
+{
+    private readonly HotplugRuleChecker checker = new();
+    private readonly Dictionary<DownstreamPort, PortObservation> before = [];
+    private readonly List<InterruptMessage> expectedMessages = [];
+    private StepOutcome? cause;
+    private int causeMessageIndex;
+
+    /// <param name="interruptComplete">The trace has at least one <c>msi</c> row: every accepted message must have one.</param>
+    public ReplaySession(PcieModel model, string source, bool interruptComplete)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Source = source;
+        InterruptComplete = interruptComplete;
+        foreach (var port in model.Ports)
+        {
+            HotplugRuleChecker.CheckState(port.Name, PcieModel.Observe(port), InitialViolations);
+        }
+    }
+
+    public PcieModel Model { get; }
+
+    public string Source { get; }
+
+    public bool InterruptComplete { get; }
+
+    /// <summary>Rule violations of the initial (reset) state.</summary>
+    public List<Violation> InitialViolations { get; } = [];
+
+    public ReplayCounters Counters { get; } = new();
+
+    /// <summary>
+    /// Replays one record. Returns the outcomes that are now final: a row that caused messages stays open until
+    /// its <c>msi</c> rows have been seen (they are compared with it), so outcomes come back in row order but
+    /// possibly one step late. Call <see cref="Finish"/> at the end.
+    /// </summary>
+    /// <exception cref="InputException">The record names something the topology does not have.</exception>
+    public IReadOnlyList<StepOutcome> Step(TraceRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(record);
+        var ready = new List<StepOutcome>(2);
+        var outcome = new StepOutcome(record);
+        Counters.Count(record.Op);
+        if (record.Op == TraceOp.Msi)
+        {
+            CompareMsiRow(outcome);
+            ready.Add(outcome);
+            return ready;
+        }
+
+        CloseCause(ready);
+        Model.ClearEvents();
+        var touched = PortsTouched(record);
+        SnapshotBefore(touched);
+        Execute(record, outcome);
+        outcome.Events.AddRange(Model.Events);
+        Judge(record, outcome, touched);
+        Counters.Tally(outcome);
+
+        if (InterruptComplete)
+        {
+            cause = outcome;
+            causeMessageIndex = 0;
+            expectedMessages.Clear();
+            foreach (var e in outcome.Events)
+            {
+                if (e is MessageEvent { Delivery.Accepted: true } m)
+                {
+                    expectedMessages.Add(m.Message);
+                }
+            }
+
+            return ready;
+        }
+
+        ready.Add(outcome);
+        return ready;
+    }
+
+    /// <summary>Ends the replay: closes the last open step.</summary>
+    public IReadOnlyList<StepOutcome> Finish()
+    {
+        var ready = new List<StepOutcome>(1);
+        CloseCause(ready);
+        return ready;
+    }
+
+    private void CloseCause(List<StepOutcome> ready)
+    {
+        if (cause is null)
+        {
+            return;
+        }
+
+        for (int i = causeMessageIndex; i < expectedMessages.Count; i++)
+        {
+            var m = expectedMessages[i];
+            cause.Mismatches.Add(Inv($"message without an msi row: {m.Source.Name} address 0x{m.Address:x} data 0x{m.Data:x}"));
+            Counters.Mismatches++;
+        }
+
+        ready.Insert(0, cause);
+        cause = null;
+    }
+
+    private void CompareMsiRow(StepOutcome outcome)
+    {
+        var record = outcome.Record;
+        if (!InterruptComplete || cause is null)
+        {
+            return;
+        }
+
+        if (causeMessageIndex >= expectedMessages.Count)
+        {
+            cause.Mismatches.Add(Inv($"row {record.Row}: msi row with no message from the model (address 0x{record.Address:x} data 0x{record.Value ?? 0:x})"));
+            Counters.Mismatches++;
+            return;
+        }
+
+        var message = expectedMessages[causeMessageIndex++];
+        uint expectedDevice = Model.Spec.GicMsi?.Mode == Topology.Language.GicMsiMode.Its
+            ? ((uint)message.Segment << 16) | message.RequesterId
+            : message.RequesterId;
+        if (message.Address != record.Address || message.Data != (record.Value ?? 0) || (record.DeviceValue is { } device && device != expectedDevice))
+        {
+            cause.Mismatches.Add(Inv($"row {record.Row}: msi row address 0x{record.Address:x} data 0x{record.Value ?? 0:x}{(record.DeviceValue is { } d ? Inv($" device 0x{d:x}") : "")}, model raised address 0x{message.Address:x} data 0x{message.Data:x} device 0x{expectedDevice:x}"));
+            Counters.Mismatches++;
+        }
+    }
+
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>Counts shown in a snapshot's summary.</summary>
+public sealed class ReplayCounters
+{
+    private readonly long[] byOp = new long[Enum.GetValues<TraceOp>().Length];
+
+    public long Records { get; private set; }
+
+    public long Mismatches { get; internal set; }
+
+    public long Violations { get; internal set; }
+
+    public long MessagesAccepted { get; private set; }
+
+    public long MessagesDropped { get; private set; }
+
+    public long Unroutable { get; private set; }
+
+    public long Marked { get; private set; }
+
+    public long ByOp(TraceOp op) => byOp[(int)op];
+
+    internal void Count(TraceOp op)
+    {
+        Records++;
+        byOp[(int)op]++;
+    }
+
+    internal void Tally(StepOutcome outcome)
+    {
+        Mismatches += outcome.Mismatches.Count;
+        Violations += outcome.Violations.Count;
+        foreach (var e in outcome.Events)
+        {
+            if (e is MessageEvent m)
+            {
+                if (m.Delivery.Accepted)
+                {
+                    MessagesAccepted++;
+                }
+                else
+                {
+                    MessagesDropped++;
+                }
+            }
+        }
+
+        if (outcome.Access is { } access)
+        {
+            if (access.Status == AccessStatus.Unroutable)
+            {
+                Unroutable++;
+            }
+            else if (access.Status != AccessStatus.Completed)
+            {
+                Marked++;
+            }
+        }
+    }
+}

@@ -1,0 +1,276 @@
+using System.Globalization;
+using System.Text;
+using PcieSim.AddressDecode;
+using PcieSim.ConfigSpace;
+using PcieSim.Interrupts;
+using PcieSim.Replay;
+using PcieSim.Rules;
+using PcieSim.Topology;
+
+namespace PcieSim.Snapshot;
+
+/// <summary>
+/// The replay snapshot as deterministic, diff-friendly text: a header (format version, trace file name, profile,
+/// topology one flag per line), one line per record with its decoded meaning, event / mismatch / note / violation
+/// lines under the record that caused them, and a summary. Invariant culture; LF; no wall-clock anything.
+/// </summary>
+public sealed class SnapshotWriter(TextWriter output)
+{
+    /// <summary>Snapshot format version, in the header of every snapshot.</summary>
+    public const int FormatVersion = 1;
+
+    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(initialViolations);
+        Line(Inv($"pciesim snapshot v{FormatVersion}"));
+        Line("trace: " + traceName);
+        Line("profile: " + ProfileName(profile));
+        Line("topology:");
+        foreach (string flag in model.Spec.NormalisedFlags)
+        {
+            Line("  " + flag);
+        }
+
+        foreach (var violation in initialViolations)
+        {
+            Line("  violation: " + Describe(violation));
+        }
+
+        Line("records:");
+    }
+
+    public void WriteStep(StepOutcome outcome)
+    {
+        ArgumentNullException.ThrowIfNull(outcome);
+        var record = outcome.Record;
+        var line = new StringBuilder(Inv($"#{record.Row}"));
+        if (record.Seq is { } seq)
+        {
+            line.Append(Inv($" seq={seq}"));
+        }
+
+        line.Append(' ').Append(OpName(record.Op)).Append(' ');
+        switch (record.Op)
+        {
+            case TraceOp.Read:
+            case TraceOp.Write:
+                AppendConfig(line, record, outcome.Access!.Value);
+                break;
+            case TraceOp.HotAdd:
+                line.Append(record.Device).Append(" -> ").Append(record.Port);
+                break;
+            case TraceOp.HotRemove:
+                line.Append(record.Device ?? "(endpoint)").Append(" <- ").Append(record.Port);
+                break;
+            case TraceOp.Reset:
+                line.Append("(presence and links kept)");
+                break;
+            case TraceOp.MmioRead:
+            case TraceOp.MmioWrite:
+                line.Append(Inv($"0x{record.Address:x} w{record.Width ?? 4} "));
+                line.Append(record.Op == TraceOp.MmioRead ? Inv($"-> 0x{outcome.ValueRead ?? 0:x}") : Inv($"= 0x{record.Value ?? 0:x}"));
+                line.Append("  ").Append(outcome.MmioTarget);
+                break;
+            case TraceOp.Raise:
+                line.Append(record.Device).Append(Inv($" vector {record.Value ?? 0}"));
+                break;
+            case TraceOp.Msi:
+                line.Append(Inv($"0x{record.Address:x} data 0x{record.Value ?? 0:x}"));
+                if (record.DeviceValue is { } device)
+                {
+                    line.Append(Inv($" device 0x{device:x}"));
+                }
+
+                break;
+        }
+
+        Line(line.ToString());
+        if (outcome.Access is { Completed: true, IsWrite: true } write)
+        {
+            Line("    " + Changes(write));
+        }
+
+        foreach (var e in outcome.Events)
+        {
+            Line("    event: " + Describe(e));
+        }
+
+        foreach (string mismatch in outcome.Mismatches)
+        {
+            Line("    MISMATCH: " + mismatch);
+        }
+
+        foreach (string note in outcome.Notes)
+        {
+            Line("    note: " + note);
+        }
+
+        if (!string.IsNullOrEmpty(record.Note))
+        {
+            Line("    trace note: " + record.Note);
+        }
+
+        foreach (var violation in outcome.Violations)
+        {
+            Line("    violation: " + Describe(violation));
+        }
+    }
+
+    public void WriteSummary(ReplaySession session)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        var c = session.Counters;
+        Line("summary:");
+        Line(Inv($"  records: {c.Records} (read {c.ByOp(TraceOp.Read)}, write {c.ByOp(TraceOp.Write)}, hot-add {c.ByOp(TraceOp.HotAdd)}, hot-remove {c.ByOp(TraceOp.HotRemove)}, reset {c.ByOp(TraceOp.Reset)}, mmio {c.ByOp(TraceOp.MmioRead) + c.ByOp(TraceOp.MmioWrite)}, raise {c.ByOp(TraceOp.Raise)}, msi {c.ByOp(TraceOp.Msi)})"));
+        Line(Inv($"  unroutable accesses: {c.Unroutable}; marked accesses: {c.Marked}"));
+        Line(Inv($"  messages: {c.MessagesAccepted} accepted, {c.MessagesDropped} dropped"));
+        Line(Inv($"  mismatches: {c.Mismatches}"));
+        Line(Inv($"  violations: {c.Violations + session.InitialViolations.Count}"));
+        Line("  final topology:");
+        foreach (var port in session.Model.Ports)
+        {
+            var range = port.AssignedBusRange;
+            string child = port.Child?.UpstreamFunction.Name ?? "empty";
+            string slot = port.HotplugCapable ? Inv($" slot {port.SlotNumber}: control 0x{(ushort)port.SlotControl:x4} status 0x{(ushort)port.SlotStatus:x4}") : "";
+            Line(Inv($"    {port.Name}: buses {port.SecondaryBus:x2}-{port.SubordinateBus:x2}{(range.IsProgrammed ? "" : " (unprogrammed)")}, {child}, link 0x{(ushort)port.LinkStatus:x4}{slot}"));
+        }
+
+        foreach (var endpoint in session.Model.Endpoints)
+        {
+            if (endpoint.Port is null)
+            {
+                Line("    " + endpoint.Name + ": unplugged");
+            }
+        }
+    }
+
+    /// <summary>What a completed write changed, field by field in the registers it touched.</summary>
+    public static string Changes(in ConfigAccessResult write)
+    {
+        var function = write.Function!;
+        uint diff = write.Before ^ write.After;
+        if (diff == 0)
+        {
+            return "unchanged";
+        }
+
+        var parts = new List<string>();
+        int dwordBase = write.Address.Register & ~3;
+        for (int b = 0; b < 4; b++)
+        {
+            var register = function.Layout.RegisterAt(dwordBase + b);
+            if (register is null || register.Offset != dwordBase + b)
+            {
+                continue;
+            }
+
+            int shift = b * 8;
+            uint mask = register.Size >= 4 ? uint.MaxValue : (1u << (register.Size * 8)) - 1;
+            uint oldValue = (write.Before >> shift) & mask;
+            uint newValue = (write.After >> shift) & mask;
+            if (oldValue == newValue)
+            {
+                continue;
+            }
+
+            var fields = new List<string>();
+            foreach (var field in register.Fields)
+            {
+                uint o = (oldValue & field.Mask) >> field.Bit;
+                uint n = (newValue & field.Mask) >> field.Bit;
+                if (o != n)
+                {
+                    fields.Add(field.Width == 1 ? (n == 1 ? "+" : "-") + field.Name : Inv($"{field.Name}=0x{o:x}->0x{n:x}"));
+                }
+            }
+
+            parts.Add(Inv($"{register.Name} 0x{oldValue:x}->0x{newValue:x} {string.Join(' ', fields)}").TrimEnd());
+        }
+
+        return "changed: " + string.Join("; ", parts);
+    }
+
+    public static string Describe(ModelEvent e) => e switch
+    {
+        HotplugEvent h => Inv($"{(h.Added ? "hot-add" : "hot-remove")} {h.Endpoint.Name} {(h.Added ? "into" : "from")} {h.Port.Name}"),
+        CommandCompletedEvent cc => "command completed on " + cc.Port.Name,
+        MessageLatchedEvent l => Inv($"{OriginName(l.Origin)} vector {l.Vector} of {l.Source.Name} latched ({l.Reason})"),
+        MessageEvent m => DescribeMessage(m),
+        _ => e.ToString(),
+    };
+
+    public static string Describe(Violation violation)
+    {
+        ArgumentNullException.ThrowIfNull(violation);
+        return Inv($"{violation.Rule.Id} {violation.Port}: {violation.Evidence} [{violation.Rule.Clause}]");
+    }
+
+    public static string ProfileName(BehaviourProfile profile) => profile == BehaviourProfile.Spec ? "spec" : "openvmm";
+
+    public static string OpName(TraceOp op) => op switch
+    {
+        TraceOp.HotAdd => "hot-add",
+        TraceOp.HotRemove => "hot-remove",
+        TraceOp.MmioRead => "mmio-read",
+        TraceOp.MmioWrite => "mmio-write",
+        _ => op.ToString().ToLowerInvariant(),
+    };
+
+    private static string DescribeMessage(MessageEvent m)
+    {
+        var msg = m.Message;
+        var text = new StringBuilder(Inv($"{OriginName(msg.Origin)} from {msg.Source.Name} vector {msg.Vector}: rid {Bdf.Format((byte)(msg.RequesterId >> 8), (byte)msg.RequesterId)} segment {msg.Segment:x4} address 0x{msg.Address:x} data 0x{msg.Data:x} -> "));
+        var d = m.Delivery;
+        text.Append(!d.Accepted ? "dropped: " + d.Reason
+            : d.DeviceId is { } device ? Inv($"ITS DeviceID 0x{device:x} EventID 0x{d.EventId:x}")
+            : d.Intid is { } intid ? Inv($"GICv2m SPI INTID {intid}")
+            : "accepted (no platform)");
+        if (m.Note is not null)
+        {
+            text.Append(" (").Append(m.Note).Append(')');
+        }
+
+        return text.ToString();
+    }
+
+    private static string OriginName(MessageOrigin origin) => origin switch
+    {
+        MessageOrigin.Hotplug => "hotplug MSI",
+        MessageOrigin.Msix => "MSI-X",
+        _ => "MSI",
+    };
+
+    private static void AppendConfig(StringBuilder line, TraceRecord record, in ConfigAccessResult access)
+    {
+        var a = access.Address;
+        ushort segment = access.RootComplex?.Segment ?? record.Configuration.Segment;
+        if (record.AddressKind == TraceAddressKind.Numeric)
+        {
+            line.Append(Inv($"0x{record.Address:x}="));
+        }
+
+        line.Append(Bdf.Format(segment, a.Bus, a.Devfn)).Append(Inv($"@0x{a.Register:x3} w{access.Width} "));
+        line.Append(access.IsWrite ? Inv($"= 0x{access.Value:x}") : Inv($"-> 0x{access.Value:x}"));
+        if (access.Function is { } function)
+        {
+            line.Append("  ").Append(RegisterName(function.Layout, a.Register, access.Width));
+        }
+
+        line.Append("  [").Append(RoutePath.Describe(access)).Append(']');
+    }
+
+    private static string RegisterName(ConfigSpaceLayout layout, int register, int width)
+    {
+        string name = layout.DescribeAccess(register, width);
+        return layout.CapabilityAt(register) is { } capability ? capability.Label + "." + name : name;
+    }
+
+    private void Line(string text)
+    {
+        output.Write(text);
+        output.Write('\n');
+    }
+
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
