@@ -1,0 +1,454 @@
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Text;
+using CsvHelper;
+using PcieSim.Replay;
+
+namespace PcieSim.Files;
+
+/// <summary>
+/// Reads a trace CSV row by row (memory does not grow with the trace). CsvHelper splits fields and handles
+/// quoting; <see cref="TraceFormat"/> parses hex and configuration addresses; each row is checked against
+/// what its op requires. Every problem with the input is an <see cref="InputException"/> naming the line and
+/// the CSV field (column) number.
+/// </summary>
+/// <remarks>
+/// Each record is one physical line: a quoted field may not contain a line break. A row may have fewer fields
+/// than the header (the rest are empty) but not more. A field that the row's op does not take must be empty.
+/// </remarks>
+public sealed class TraceReader : IDisposable
+{
+    private const int MaxShownValue = 40;
+
+    private static readonly CsvReaderOptions CsvOptions = new()
+    {
+        Separator = ',',
+        Quote = '"',
+        Mode = CsvMode.Rfc4180,
+        HasHeader = true,
+        CommentPrefix = '#',
+        SkipEmptyLines = true,
+        AllowLineBreaksInQuotes = false,
+        MalformedData = CsvMalformedDataHandling.Throw,
+        FieldCountMismatch = CsvFieldCountHandling.Allow,
+        MissingField = CsvMissingFieldHandling.ReturnEmpty,
+        TrackLineNumbers = true,
+        DetectSeparatorHint = false,
+        TrimWhitespace = false,
+        PoolStrings = false,
+        MaxRecordSize = 2 * TraceFormat.MaxRecordBytes,
+        IncludeValuesInExceptions = true,
+        FormatProvider = CultureInfo.InvariantCulture,
+    };
+
+    private readonly TraceLineFilter filter;
+    private readonly CsvReader csv;
+    private readonly string source;
+    private readonly int[] columnIndex = new int[8];
+    private readonly int fieldLimit;
+    private int row;
+    private bool disposed;
+
+    /// <summary>Reads the header now. The reader takes ownership of <paramref name="reader"/>.</summary>
+    /// <param name="source">The file name for messages (no directory).</param>
+    /// <exception cref="InputException">The text before the first data row is not a valid trace header.</exception>
+    public TraceReader(TextReader reader, string source)
+    {
+        ArgumentNullException.ThrowIfNull(reader);
+        ArgumentNullException.ThrowIfNull(source);
+        this.source = source;
+        filter = new TraceLineFilter(reader, source);
+        csv = CsvReader.Create(filter, CsvOptions, leaveOpen: false);
+        try
+        {
+            Header = ReadHeader();
+            fieldLimit = Header.ColumnNames.Count;
+        }
+        catch
+        {
+            csv.Dispose();
+            throw;
+        }
+    }
+
+    public TraceHeader Header { get; }
+
+    /// <summary>Opens a trace file, shared for reading. The source of messages is the file name.</summary>
+    /// <exception cref="InputException">The file does not exist, or its header is invalid.</exception>
+    public static TraceReader Open(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string name = Path.GetFileName(path);
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.SequentialScan);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new InputException(name, 0, 0, $"trace file not found: {path}");
+        }
+
+        return Open(stream, name);
+    }
+
+    /// <summary>
+    /// Reads a trace from UTF-8 bytes (a byte-order mark is skipped; invalid UTF-8 is an
+    /// <see cref="InputException"/>). The reader takes ownership of <paramref name="stream"/>.
+    /// </summary>
+    public static TraceReader Open(Stream stream, string source)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: false);
+        return new TraceReader(text, source);
+    }
+
+    /// <summary>Reads the next data row.</summary>
+    /// <returns>False at the end of the trace.</returns>
+    /// <exception cref="InputException">The row, or the CSV around it, is invalid.</exception>
+    public bool TryRead([NotNullWhen(true)] out TraceRecord? record)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        record = null;
+        if (!CsvRead())
+        {
+            if (filter.PendingError is { } pending)
+            {
+                throw pending;
+            }
+
+            return false;
+        }
+
+        row++;
+        record = ParseRow();
+        return true;
+    }
+
+    public void Dispose()
+    {
+        if (!disposed)
+        {
+            disposed = true;
+            csv.Dispose();
+        }
+    }
+
+    private bool CsvRead()
+    {
+        try
+        {
+            return csv.Read();
+        }
+        catch (CsvFormatException e)
+        {
+            throw FromCsv(e);
+        }
+    }
+
+    private TraceHeader ReadHeader()
+    {
+        IReadOnlyList<string> names;
+        try
+        {
+            names = [.. csv.Headers];
+        }
+        catch (CsvFormatException e)
+        {
+            throw FromCsv(e);
+        }
+
+        if (names.Count == 0 || filter.HeaderLine == 0)
+        {
+            if (filter.PendingError is { } pending)
+            {
+                throw pending;
+            }
+
+            string expected = "expected a header row naming the columns (" + string.Join(",", TraceFormat.ColumnNames) + ")";
+            throw filter.LinesRead == 0
+                ? new InputException(source, 0, 0, "found an empty trace, " + expected)
+                : new InputException(source, filter.LinesRead, 1, "found only comments and empty lines, " + expected);
+        }
+
+        int line = filter.HeaderLine;
+        Array.Fill(columnIndex, -1);
+        for (int i = 0; i < names.Count; i++)
+        {
+            int known = IndexOfColumn(names[i]);
+            if (known < 0)
+            {
+                throw new InputException(source, line, i + 1, Invariant(
+                    $"column {i + 1} of the header: found '{Shorten(names[i])}', expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
+            }
+
+            if (columnIndex[known] >= 0)
+            {
+                throw new InputException(source, line, i + 1, Invariant(
+                    $"column {i + 1} of the header: found a second '{names[i]}' column (the first is column {columnIndex[known] + 1}), expected each column once"));
+            }
+
+            columnIndex[known] = i;
+        }
+
+        if (columnIndex[Op] < 0)
+        {
+            throw new InputException(source, line, 1, Invariant(
+                $"header row: found no 'op' column, expected a header with an 'op' column (found {string.Join(",", names)})"));
+        }
+
+        var columns = new TraceColumns(
+            columnIndex[Seq] + 1, columnIndex[Op] + 1, columnIndex[Address] + 1, columnIndex[Width] + 1,
+            columnIndex[Value] + 1, columnIndex[Port] + 1, columnIndex[Device] + 1, columnIndex[Note] + 1);
+        return new TraceHeader(source, [.. filter.TopologyLines], [.. filter.Comments], names, columns);
+    }
+
+    // Indexes into columnIndex, in TraceFormat.ColumnNames order.
+    private const int Seq = 0;
+    private const int Op = 1;
+    private const int Address = 2;
+    private const int Width = 3;
+    private const int Value = 4;
+    private const int Port = 5;
+    private const int Device = 6;
+    private const int Note = 7;
+
+    private static int IndexOfColumn(string name)
+    {
+        for (int i = 0; i < TraceFormat.ColumnNames.Count; i++)
+        {
+            if (string.Equals(TraceFormat.ColumnNames[i], name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
+    private TraceRecord ParseRow()
+    {
+        int line = (int)csv.LineNumber;
+        if (csv.FieldCount > fieldLimit)
+        {
+            throw new InputException(source, line, fieldLimit + 1, Invariant(
+                $"row {row}: found {csv.FieldCount} fields, expected at most {fieldLimit} (one per header column)"));
+        }
+
+        string? opText = Field(Op);
+        if (opText is null)
+        {
+            throw Error(line, Op, "nothing", "an op (" + TraceFormat.OpList + ")");
+        }
+
+        if (!TraceFormat.TryParseOp(opText, out TraceOp op))
+        {
+            throw Error(line, Op, Quote(opText), "an op (" + TraceFormat.OpList + ", exact lower case)");
+        }
+
+        long? seq = null;
+        if (Field(Seq) is { } seqText)
+        {
+            seq = long.TryParse(seqText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long s)
+                ? s
+                : throw Error(line, Seq, Quote(seqText), "a decimal integer");
+        }
+
+        var rules = Rules(op);
+        string opName = TraceFormat.FormatOp(op);
+
+        // address
+        TraceAddressKind kind = TraceAddressKind.None;
+        ulong address = 0;
+        ConfigurationAddress configuration = default;
+        if (Present(line, op, Address, rules.Address) is { } addressText)
+        {
+            if (TraceFormat.TryParseHex(addressText, out address))
+            {
+                kind = TraceAddressKind.Numeric;
+            }
+            else if (rules.Address == Need.ConfigOrHex && (addressText.Contains('@', StringComparison.Ordinal) || addressText.Contains(':', StringComparison.Ordinal)))
+            {
+                string? problem = TraceFormat.DescribeConfigurationAddressError(addressText, out configuration);
+                if (problem is not null)
+                {
+                    throw Error(line, Address, Quote(addressText), problem);
+                }
+
+                kind = TraceAddressKind.Configuration;
+            }
+            else
+            {
+                throw Error(line, Address, Quote(addressText), rules.Address == Need.ConfigOrHex
+                    ? $"a hex number (0x followed by 1-16 hex digits) or a configuration address {TraceFormat.ConfigurationAddressShape}"
+                    : $"a hex number (0x followed by 1-16 hex digits) for op '{opName}'");
+            }
+        }
+
+        // width
+        int? width = null;
+        if (Present(line, op, Width, rules.Width) is { } widthText)
+        {
+            if (!int.TryParse(widthText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int w))
+            {
+                throw Error(line, Width, Quote(widthText), "a decimal integer");
+            }
+
+            if (op is TraceOp.MmioRead or TraceOp.MmioWrite && w is not (4 or 8))
+            {
+                throw Error(line, Width, Quote(widthText), $"4 or 8 for op '{opName}'");
+            }
+
+            if (op == TraceOp.Msi && w is not (2 or 4))
+            {
+                throw Error(line, Width, Quote(widthText), $"2 or 4 for op '{opName}'");
+            }
+
+            width = w;
+        }
+
+        // value
+        ulong? value = null;
+        if (Present(line, op, Value, rules.Value) is { } valueText)
+        {
+            if (!TraceFormat.TryParseHex(valueText, out ulong v))
+            {
+                throw Error(line, Value, Quote(valueText), "a hex number (0x followed by 1-16 hex digits)");
+            }
+
+            if (width is { } bytesWide && bytesWide < 8)
+            {
+                ulong max = bytesWide <= 0 ? 0 : (1UL << (8 * bytesWide)) - 1;
+                if (v > max)
+                {
+                    throw Error(line, Value, Quote(valueText), Invariant(
+                        $"a value that fits in the width of {bytesWide} bytes (at most {TraceFormat.FormatHex(max)})"));
+                }
+            }
+
+            value = v;
+        }
+
+        string? port = Present(line, op, Port, rules.Port);
+        if (port is not null)
+        {
+            CheckName(line, Port, port);
+        }
+
+        string? device = Present(line, op, Device, rules.Device);
+        ulong? deviceValue = null;
+        if (device is not null)
+        {
+            if (op == TraceOp.Msi)
+            {
+                deviceValue = TraceFormat.TryParseHex(device, out ulong d)
+                    ? d
+                    : throw Error(line, Device, Quote(device), "a hex number (0x followed by 1-16 hex digits) for op 'msi'");
+            }
+            else
+            {
+                CheckName(line, Device, device);
+            }
+        }
+
+        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, Field(Note));
+    }
+
+    private enum Need : byte
+    {
+        /// <summary>Must be empty.</summary>
+        Never,
+        Optional,
+        Required,
+
+        /// <summary>Required: a hex number or a configuration address.</summary>
+        ConfigOrHex,
+    }
+
+    private readonly record struct OpRules(Need Address, Need Width, Need Value, Need Port, Need Device);
+
+    private static OpRules Rules(TraceOp op) => op switch
+    {
+        TraceOp.Read => new(Need.ConfigOrHex, Need.Required, Need.Optional, Need.Never, Need.Never),
+        TraceOp.Write => new(Need.ConfigOrHex, Need.Required, Need.Required, Need.Never, Need.Never),
+        TraceOp.HotAdd => new(Need.Never, Need.Never, Need.Never, Need.Required, Need.Required),
+        TraceOp.HotRemove => new(Need.Never, Need.Never, Need.Never, Need.Required, Need.Optional),
+        TraceOp.Reset => new(Need.Never, Need.Never, Need.Never, Need.Never, Need.Never),
+        TraceOp.Msi => new(Need.Required, Need.Optional, Need.Required, Need.Never, Need.Optional),
+        TraceOp.MmioRead => new(Need.Required, Need.Required, Need.Optional, Need.Never, Need.Never),
+        TraceOp.MmioWrite => new(Need.Required, Need.Required, Need.Required, Need.Never, Need.Never),
+        TraceOp.Raise => new(Need.Never, Need.Never, Need.Required, Need.Never, Need.Required),
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
+    };
+
+    /// <summary>The field of a column, checked against the op's need: null when absent (and allowed to be).</summary>
+    private string? Present(int line, TraceOp op, int column, Need need)
+    {
+        string? text = Field(column);
+        string name = TraceFormat.ColumnNames[column];
+        string opName = TraceFormat.FormatOp(op);
+        if (need == Need.Never)
+        {
+            return text is null
+                ? null
+                : throw Error(line, column, Quote(text), $"an empty field: op '{opName}' takes no '{name}'");
+        }
+
+        if (text is null && need != Need.Optional)
+        {
+            if (columnIndex[column] < 0)
+            {
+                throw new InputException(source, line, columnIndex[Op] + 1, Invariant(
+                    $"row {row}: found op '{opName}', which requires column '{name}', but the header has no '{name}' column"));
+            }
+
+            throw Error(line, column, "nothing", $"a '{name}' for op '{opName}'");
+        }
+
+        return text;
+    }
+
+    private void CheckName(int line, int column, string name)
+    {
+        foreach (char c in name)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                throw Error(line, column, Quote(name), "a name without whitespace");
+            }
+        }
+    }
+
+    /// <summary>The field of a column; null when the header has no such column or the field is empty.</summary>
+    private string? Field(int column)
+    {
+        int index = columnIndex[column];
+        if (index < 0 || index >= csv.FieldCount || csv.IsEmpty(index))
+        {
+            return null;
+        }
+
+        string? text = csv.GetString(index);
+        return string.IsNullOrEmpty(text) ? null : text;
+    }
+
+    private InputException Error(int line, int column, string found, string expected)
+        => new(source, line, columnIndex[column] + 1, $"column '{TraceFormat.ColumnNames[column]}': found {found}, expected {expected}");
+
+    private InputException FromCsv(CsvFormatException e)
+    {
+        // CsvHelper's message is "Malformed CSV in record N (line L): <problem> (byte offset B)."; keep the problem.
+        string message = e.Message;
+        int start = message.IndexOf("): ", StringComparison.Ordinal);
+        string problem = start >= 0 ? message[(start + 3)..].TrimEnd('.') : message;
+        int line = e.LineNumber > 0 ? (int)Math.Min(e.LineNumber, int.MaxValue) : Math.Max(filter.LinesRead, 1);
+        return new InputException(source, line, 1,
+            $"found malformed CSV ({problem}), expected RFC 4180 fields, each record on one line, a quoted field closed before the line ends");
+    }
+
+    private static string Quote(string text) => "'" + Shorten(text) + "'";
+
+    private static string Shorten(string text) => text.Length <= MaxShownValue ? text : string.Concat(text.AsSpan(0, MaxShownValue), "...");
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
