@@ -22,6 +22,8 @@ public static partial class PcieSimCommand
         var root = new RootCommand("pciesim: a deterministic functional simulator of OpenVMM's PCIe topology, for conformance testing of PCIe emulation.");
         root.Subcommands.Add(TopologyCommand(stdout, stderr));
         root.Subcommands.Add(DecodeCommand(stdout, stderr));
+        root.Subcommands.Add(ReplayCommand(stdout, stderr));
+        root.Subcommands.Add(VerifyCommand(stdout, stderr));
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)

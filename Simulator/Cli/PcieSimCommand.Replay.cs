@@ -1,0 +1,141 @@
+using System.CommandLine;
+using PcieSim.Files;
+using PcieSim.Replay;
+using PcieSim.Snapshot;
+using PcieSim.Topology;
+
+namespace PcieSim.Cli;
+
+/// <summary><c>pciesim replay</c> and <c>pciesim verify</c>.</summary>
+public static partial class PcieSimCommand
+{
+    private static Command ReplayCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var trace = new Argument<string>("TRACE") { Description = "Trace CSV file." };
+        var topology = new Option<string?>("--topology") { Description = "Topology file replacing the trace's '# topology:' lines." };
+        var profile = ProfileOption("openvmm");
+        var output = new Option<string?>("--out") { Description = "Write the snapshot to this file (atomically) instead of standard output." };
+        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output };
+        command.SetAction(parse => Guard(stderr, () =>
+        {
+            var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
+            var profiles = Profiles(parse.GetValue(profile)!);
+            var results = profiles.Select(p => TraceReplayer.Replay(parse.GetValue(trace)!, p, spec)).ToList();
+            string text = string.Concat(results.Select(r => r.Snapshot));
+            if (parse.GetValue(output) is { } outPath)
+            {
+                AtomicFile.WriteAllText(outPath, text);
+            }
+            else
+            {
+                stdout.Write(text);
+            }
+
+            return results.Any(r => r.Mismatches > 0) ? Mismatch : results.Any(r => r.Violations > 0) ? Violations : Success;
+        }));
+        return command;
+    }
+
+    private static Command VerifyCommand(TextWriter stdout, TextWriter stderr)
+    {
+        var directory = new Argument<string>("DIR") { Description = "Folder of traces (*.csv, not subfolders).", DefaultValueFactory = _ => "traces" };
+        var profile = ProfileOption("both");
+        var filter = new Option<string?>("--filter") { Description = "Only traces whose file name matches this glob (* and ?)." };
+        var accept = new Option<bool>("--accept") { Description = "Replace golden files with the snapshots of runs that completed." };
+        var command = new Command("verify", "Replay every trace of DIR and compare with its golden files DIR/<name>.<profile>.verified.txt.") { directory, profile, filter, accept };
+        command.SetAction(parse => Guard(stderr, () =>
+        {
+            string dir = parse.GetValue(directory)!;
+            if (!Directory.Exists(dir))
+            {
+                throw new InputException("command line", 0, 0, $"DIR '{dir}' is not a folder");
+            }
+
+            var profiles = Profiles(parse.GetValue(profile)!);
+            string? glob = parse.GetValue(filter);
+            var traces = Directory.GetFiles(dir, "*.csv").Where(f => glob is null || GlobMatches(glob, Path.GetFileName(f))).ToList();
+            traces.Sort(StringComparer.Ordinal);
+            int equal = 0, differ = 0, failed = 0;
+            foreach (string trace in traces)
+            {
+                foreach (var p in profiles)
+                {
+                    string name = Path.GetFileNameWithoutExtension(trace);
+                    string verified = Path.Combine(dir, $"{name}.{SnapshotWriter.ProfileName(p)}.verified.txt");
+                    ReplayResult result;
+                    try
+                    {
+                        result = TraceReplayer.Replay(trace, p, null);
+                    }
+                    catch (InputException error)
+                    {
+                        stdout.WriteLine(Inv($"failed    {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]: {error.Describe()}"));
+                        failed++;
+                        continue;
+                    }
+
+                    var comparison = GoldenFile.Compare(verified, result.Snapshot, parse.GetValue(accept));
+                    string state = comparison.Outcome switch { GoldenOutcome.Equal => "equal", GoldenOutcome.New => "new", _ => "different" };
+                    stdout.WriteLine(Inv($"{state,-9} {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]{(comparison.Accepted ? " (accepted)" : "")}"));
+                    if (comparison.Outcome == GoldenOutcome.Equal || comparison.Accepted)
+                    {
+                        equal++;
+                    }
+                    else
+                    {
+                        differ++;
+                    }
+                }
+            }
+
+            stdout.WriteLine(Inv($"verify: {traces.Count} traces, {equal} equal or accepted, {differ} new or different, {failed} failed"));
+            return failed > 0 ? BadInput : differ > 0 ? Mismatch : Success;
+        }));
+        return command;
+    }
+
+    private static Option<string> ProfileOption(string defaultValue)
+    {
+        var option = new Option<string>("--profile") { Description = "openvmm, spec or both.", DefaultValueFactory = _ => defaultValue };
+        option.AcceptOnlyFromAmong("openvmm", "spec", "both");
+        return option;
+    }
+
+    private static BehaviourProfile[] Profiles(string value) => value switch
+    {
+        "spec" => [BehaviourProfile.Spec],
+        "both" => [BehaviourProfile.OpenVmm, BehaviourProfile.Spec],
+        _ => [BehaviourProfile.OpenVmm],
+    };
+
+    /// <summary>Glob with <c>*</c> and <c>?</c>, ordinal.</summary>
+    public static bool GlobMatches(string glob, string name)
+    {
+        ArgumentNullException.ThrowIfNull(glob);
+        ArgumentNullException.ThrowIfNull(name);
+        return Match(0, 0);
+
+        bool Match(int g, int n)
+        {
+            if (g == glob.Length)
+            {
+                return n == name.Length;
+            }
+
+            if (glob[g] == '*')
+            {
+                for (int k = n; k <= name.Length; k++)
+                {
+                    if (Match(g + 1, k))
+                    {
+                        return true;
+                    }
+                }
+
+                return false;
+            }
+
+            return n < name.Length && (glob[g] == '?' || glob[g] == name[n]) && Match(g + 1, n + 1);
+        }
+    }
+}
