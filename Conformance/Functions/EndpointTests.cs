@@ -94,6 +94,7 @@ public sealed class EndpointTests
     [TestCase(",bar0=16K", 0x10, 0xFFFF_C00Cu)]
     [TestCase(",bar2=1M", 0x18, 0xFFF0_000Cu)]
     [TestCase(",bar4=16", 0x20, 0xFFFF_F00Cu)]
+    [TestCase(",bar0=2G", 0x10, 0x8000_000Cu)]
     public void test_bar_sizing(string options, int offset, uint mask)
     {
         var ep = Generic(options);
@@ -124,6 +125,19 @@ public sealed class EndpointTests
         ep.Write(0x18, 4, 0);
         ep.Write(0x1C, 4, 0x0000_0004);
         Assert.That(ep.BarBase(2), Is.EqualTo(0x4_0000_0000UL));
+    }
+
+    [Test]
+    public void test_bar_sizing_4gib()
+    {
+        var ep = Generic(",bar0=4G");
+        ep.Write(0x10, 4, 0xFFFF_FFFF);
+        ep.Write(0x14, 4, 0xFFFF_FFFF);
+        Assert.Multiple(() =>
+        {
+            Assert.That(ep.ReadDword(0x10), Is.EqualTo(0x0000_000Cu));
+            Assert.That(ep.ReadDword(0x14), Is.EqualTo(0xFFFF_FFFFu));
+        });
     }
 
     [Test]
