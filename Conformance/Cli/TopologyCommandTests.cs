@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using PcieSim.Cli;
 using PcieSim.Conformance.Golden;
 

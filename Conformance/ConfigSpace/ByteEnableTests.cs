@@ -52,7 +52,7 @@ public sealed class ByteEnableTests
                     continue;
                 }
 
-                uint others = ~ByteEnables.LaneMask(enables);
+                uint others = ~ByteEnables.LaneMask(enables) & ~CommandCompletedSetByCommand(function, offset, enables);
                 uint before = function.ReadDword(offset);
                 foreach (ulong value in new[] { ByteEnables.AllOnes(width), 0UL })
                 {
@@ -172,4 +172,14 @@ public sealed class ByteEnableTests
         model.Write(rc, 0, 0, 0x18, 2, 0x0201);
         Assert.That(model.Read(rc, 0, 0, 0x18, 4).Value, Is.EqualTo(0x0078_0201UL));
     }
+
+    /// <summary>
+    /// On a slot with Command Completed support, a write with enables in Slot Control's bytes is a command and sets
+    /// Slot Status CC in the other half of the DWORD (§6.7.3.2); that one bit is the only allowed cross-lane effect.
+    /// </summary>
+    internal static uint CommandCompletedSetByCommand(PcieSim.Functions.PcieFunction function, int offset, byte enables) =>
+        function is PcieSim.Functions.DownstreamPort { Pcie.CommandCompleted: true } port
+        && offset >> 2 == (port.Pcie.Offset + 0x18) >> 2 && (enables & 0b0011) != 0
+            ? 1u << 20
+            : 0;
 }

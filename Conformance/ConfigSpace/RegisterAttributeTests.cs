@@ -59,7 +59,7 @@ public sealed class RegisterAttributeTests
         int width = register.Size;
         uint all = (uint)(width == 4 ? uint.MaxValue : (1u << (width * 8)) - 1);
         int shift = (offset & 3) * 8;
-        uint otherLanes = ~(all << shift);
+        uint otherLanes = ~(all << shift) & ~ByteEnableTests.CommandCompletedSetByCommand(function, offset, (byte)(((1 << width) - 1) << (offset & 3)));
 
         // Step 1-2: read, write back, read again.
         uint dword0 = function.ReadDword(offset);

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using NUnit.Framework;
 using PcieSim.Files;
 
 namespace PcieSim.Conformance.Golden;

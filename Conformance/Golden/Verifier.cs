@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using NUnit.Framework;
 using PcieSim.Files;
 
 namespace PcieSim.Conformance.Golden;

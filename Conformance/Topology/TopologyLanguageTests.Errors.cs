@@ -1,5 +1,4 @@
 using System.Text;
-using NUnit.Framework;
 using PcieSim.Topology.Language;
 
 namespace PcieSim.Conformance.Topology;

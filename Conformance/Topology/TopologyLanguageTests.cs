@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using PcieSim.Topology.Language;
 
 namespace PcieSim.Conformance.Topology;

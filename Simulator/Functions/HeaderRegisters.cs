@@ -123,12 +123,15 @@ public static class HeaderRegisters
         if (isLow)
         {
             // Attribute nibble (64-bit, prefetchable) reads 0 until the first write, then 0xC: OpenVMM's quirk.
+            // BARs of 4 GiB or more have no writable address bits in the low DWORD (OpenVMM: low 32 bits of !(size-1)).
             int lowBit = System.Numerics.BitOperations.TrailingZeroCount(size);
-            return new(name, offset, 4,
-            [
-                Status("MemoryType", 0, 4),
-                RW("BaseAddress", lowBit, 32 - lowBit),
-            ], RegisterHook.BaseAddress);
+            return lowBit >= 32
+                ? new(name, offset, 4, [Status("MemoryType", 0, 4)], RegisterHook.BaseAddress)
+                : new(name, offset, 4,
+                [
+                    Status("MemoryType", 0, 4),
+                    RW("BaseAddress", lowBit, 32 - lowBit),
+                ], RegisterHook.BaseAddress);
         }
 
         uint upper = (uint)(addressMask >> 32);
