@@ -16,6 +16,7 @@ public sealed partial class ReplaySession
     private readonly HotplugRuleChecker checker = new();
     private readonly Dictionary<DownstreamPort, PortObservation> before = [];
     private readonly List<InterruptMessage> expectedMessages = [];
+    private readonly List<StepOutcome> msiRowsOfCause = [];
     private StepOutcome? cause;
     private int causeMessageIndex;
 
@@ -57,7 +58,15 @@ public sealed partial class ReplaySession
         if (record.Op == TraceOp.Msi)
         {
             CompareMsiRow(outcome);
-            ready.Add(outcome);
+            if (cause is not null)
+            {
+                msiRowsOfCause.Add(outcome);
+            }
+            else
+            {
+                ready.Add(outcome);
+            }
+
             return ready;
         }
 
@@ -112,7 +121,9 @@ public sealed partial class ReplaySession
             Counters.Mismatches++;
         }
 
-        ready.Insert(0, cause);
+        ready.Add(cause);
+        ready.AddRange(msiRowsOfCause);
+        msiRowsOfCause.Clear();
         cause = null;
     }
 

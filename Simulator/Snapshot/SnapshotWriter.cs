@@ -179,7 +179,7 @@ public sealed class SnapshotWriter(TextWriter output)
             {
                 uint o = (oldValue & field.Mask) >> field.Bit;
                 uint n = (newValue & field.Mask) >> field.Bit;
-                if (o != n)
+                if (o != n && !(register.Fields.Count == 1 && field.Mask == mask))
                 {
                     fields.Add(field.Width == 1 ? (n == 1 ? "+" : "-") + field.Name : Inv($"{field.Name}=0x{o:x}->0x{n:x}"));
                 }
