@@ -402,11 +402,21 @@ public sealed class TraceReader : IDisposable
                     $"row {row}: found op '{opName}', which requires column '{name}', but the header has no '{name}' column"));
             }
 
-            throw Error(line, column, "nothing", $"a '{name}' for op '{opName}'");
+            throw Error(line, column, "nothing", $"{Describe(column)} for op '{opName}'");
         }
 
         return text;
     }
+
+    private static string Describe(int column) => column switch
+    {
+        Address => "an address",
+        Width => "a width",
+        Value => "a value",
+        Port => "a port name",
+        Device => "a device name",
+        _ => "a value",
+    };
 
     private void CheckName(int line, int column, string name)
     {
