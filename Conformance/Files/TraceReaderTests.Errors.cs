@@ -135,13 +135,15 @@ public partial class TraceReaderTests
     [Test]
     public void line_break_inside_quotes_is_malformed()
     {
-        Fails("op,note\nreset,\"two\nlines\"\n", 2, 1, "found malformed CSV (a line break inside a quoted field");
+        Fails("op,note\nreset,\"two\nlines\"\n", 2, 1, "found malformed CSV (a line break inside a quoted field), expected RFC 4180 fields, each record on one line");
+        Fails("# c\nop,\"note\n", 2, 1, "found malformed CSV (a line break inside a quoted field)");
     }
 
     [Test]
     public void stray_quote_is_malformed()
     {
-        Fails("op,note\nreset,a\"b\n", 2, 1, "found malformed CSV (a quote inside an unquoted field");
+        Fails("op,note\nreset,a\"b\n", 2, 1, "found malformed CSV (a quote inside an unquoted field)");
+        Fails("op,note\n\"reset\"x,b\n", 2, 1, "found malformed CSV (text after the closing quote of a quoted field)");
     }
 
     [Test]
