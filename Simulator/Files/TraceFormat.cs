@@ -76,7 +76,7 @@ public static class TraceFormat
 
             segment = (ushort)s;
             rest = bdf[(firstColon + 1)..];
-            if (rest.Contains(':'))
+            if (rest.IndexOf(':') != rest.LastIndexOf(':'))
             {
                 return $"a configuration address {ConfigurationAddressShape} (at most two colons)";
             }

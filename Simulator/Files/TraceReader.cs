@@ -402,11 +402,21 @@ public sealed class TraceReader : IDisposable
                     $"row {row}: found op '{opName}', which requires column '{name}', but the header has no '{name}' column"));
             }
 
-            throw Error(line, column, "nothing", $"a '{name}' for op '{opName}'");
+            throw Error(line, column, "nothing", $"{Describe(column)} for op '{opName}'");
         }
 
         return text;
     }
+
+    private static string Describe(int column) => column switch
+    {
+        Address => "an address",
+        Width => "a width",
+        Value => "a value",
+        Port => "a port name",
+        Device => "a device name",
+        _ => "a value",
+    };
 
     private void CheckName(int line, int column, string name)
     {
@@ -441,6 +451,10 @@ public sealed class TraceReader : IDisposable
         string message = e.Message;
         int start = message.IndexOf("): ", StringComparison.Ordinal);
         string problem = start >= 0 ? message[(start + 3)..].TrimEnd('.') : message;
+
+        // The byte offset counts the text CsvHelper saw (no byte-order mark, LF line breaks), not the file's bytes.
+        int offset = problem.LastIndexOf(" (byte offset ", StringComparison.Ordinal);
+        problem = offset > 0 ? problem[..offset] : problem;
         int line = e.LineNumber > 0 ? (int)Math.Min(e.LineNumber, int.MaxValue) : Math.Max(filter.LinesRead, 1);
         return new InputException(source, line, 1,
             $"found malformed CSV ({problem}), expected RFC 4180 fields, each record on one line, a quoted field closed before the line ends");
