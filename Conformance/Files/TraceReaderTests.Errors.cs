@@ -1,5 +1,4 @@
 using System.Text;
-using NUnit.Framework;
 using PcieSim.Files;
 using PcieSim.Replay;
 
