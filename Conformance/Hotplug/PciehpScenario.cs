@@ -217,9 +217,12 @@ internal sealed class PciehpScenario
         Assert.That(status & 0x011B, Is.EqualTo(0u));
     }
 
+    /// <summary>Only the hot-add itself, as one step.</summary>
+    public List<MessageEvent> HotAddStep() => Step("hot-add", () => Model.HotAdd(Port.Name, "nvme0"));
+
     public void HotAdd()
     {
-        var raised = Step("hot-add", () => Model.HotAdd(Port.Name, "nvme0"));
+        var raised = HotAddStep();
         AssertExactlyOneMessage(raised, "hot-add");
         InterruptLoop(0x0148);
 
