@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using PcieSim.Topology;
 
 namespace PcieSim.Conformance.Hotplug;

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using PcieSim.Functions;
 using PcieSim.Interrupts;
 using PcieSim.Topology;

@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using PcieSim.Conformance.Hotplug;
 using PcieSim.Rules;
 using PcieSim.Topology;
