@@ -75,7 +75,7 @@ public static class TopologyText
 
         foreach (var function in model.Functions)
         {
-            string address = numbering.BusOf(function) is byte bus ? Bdf.Format(SegmentOf(model, function), bus, DevfnOf(function)) : "unplugged";
+            string address = numbering.BusOf(function) is byte bus ? Bdf.Format(PcieModel.SegmentOf(function), bus, DevfnOf(function)) : "unplugged";
             text.Append(Inv($"  \"{function.Name}\" [label=\"{function.Name}\\n{address} {Ids(function)}\\n{KindName(function)}{Slot(function)}\"];\n"));
             string? parent = function switch
             {
@@ -151,24 +151,6 @@ public static class TopologyText
         DownstreamPort port => port.Devfn,
         _ => 0,
     };
-
-    private static ushort SegmentOf(PcieModel model, PcieFunction function)
-    {
-        for (var f = function; f is not null; f = RoutePath.Upstream(f))
-        {
-            if (f is RootPort rp)
-            {
-                return rp.RootComplex.Segment;
-            }
-
-            if (f is AmdIommu iommu)
-            {
-                return iommu.RootComplex.Segment;
-            }
-        }
-
-        return 0;
-    }
 
     private static string Ids(PcieFunction function)
     {
