@@ -1,4 +1,3 @@
-using NUnit.Framework;
 using PcieSim.Conformance.Hotplug;
 using PcieSim.Functions;
 using PcieSim.Interrupts;
