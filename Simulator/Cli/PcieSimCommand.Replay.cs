@@ -20,8 +20,9 @@ public static partial class PcieSimCommand
         {
             var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
             var profiles = Profiles(parse.GetValue(profile)!);
-            var results = profiles.Select(p => TraceReplayer.Replay(parse.GetValue(trace)!, p, spec)).ToList();
-            string text = string.Concat(results.Select(r => r.Snapshot));
+            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec })).ToList();
+            var results = runs.Select(r => r.Result).ToList();
+            string text = string.Concat(runs.Select(r => r.Snapshot));
             if (parse.GetValue(output) is { } outPath)
             {
                 AtomicFile.WriteAllText(outPath, text);
@@ -62,10 +63,10 @@ public static partial class PcieSimCommand
                 {
                     string name = Path.GetFileNameWithoutExtension(trace);
                     string verified = Path.Combine(dir, $"{name}.{SnapshotWriter.ProfileName(p)}.verified.txt");
-                    ReplayResult result;
+                    string snapshot;
                     try
                     {
-                        result = TraceReplayer.Replay(trace, p, null);
+                        (snapshot, _) = TraceReplayer.ReplayToText(trace, new ReplayOptions { Profile = p });
                     }
                     catch (InputException error)
                     {
@@ -74,7 +75,7 @@ public static partial class PcieSimCommand
                         continue;
                     }
 
-                    var comparison = GoldenFile.Compare(verified, result.Snapshot, parse.GetValue(accept));
+                    var comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
                     string state = comparison.Outcome switch { GoldenOutcome.Equal => "equal", GoldenOutcome.New => "new", _ => "different" };
                     stdout.WriteLine(Inv($"{state,-9} {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]{(comparison.Accepted ? " (accepted)" : "")}"));
                     if (comparison.Outcome == GoldenOutcome.Equal || comparison.Accepted)
