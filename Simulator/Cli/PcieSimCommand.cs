@@ -24,6 +24,7 @@ public static partial class PcieSimCommand
         root.Subcommands.Add(DecodeCommand(stdout, stderr));
         root.Subcommands.Add(ReplayCommand(stdout, stderr));
         root.Subcommands.Add(VerifyCommand(stdout, stderr));
+        root.Subcommands.Add(GenerateCommand(stdout, stderr));
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)

@@ -14,8 +14,7 @@ public static class AtomicFile
     {
         ArgumentNullException.ThrowIfNull(path);
         string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        string temporary = Path.Combine(directory, "." + Path.GetFileName(full) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        string temporary = TemporaryFor(full);
         try
         {
             File.WriteAllText(temporary, text, Utf8NoBom);
@@ -29,4 +28,41 @@ public static class AtomicFile
             }
         }
     }
+
+    /// <summary>
+    /// Streams text of any length to <paramref name="path"/>: <paramref name="write"/> writes to the temporary file,
+    /// which replaces <paramref name="path"/> only when it returns. If it throws, nothing is written.
+    /// </summary>
+    public static T WriteText<T>(string path, Func<TextWriter, T> write)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ArgumentNullException.ThrowIfNull(write);
+        string full = Path.GetFullPath(path);
+        string temporary = TemporaryFor(full);
+        try
+        {
+            T result;
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, BufferBytes))
+            using (var writer = new StreamWriter(stream, Utf8NoBom, BufferBytes))
+            {
+                result = write(writer);
+            }
+
+            File.Move(temporary, full, overwrite: true);
+            return result;
+        }
+        finally
+        {
+            if (File.Exists(temporary))
+            {
+                File.Delete(temporary);
+            }
+        }
+    }
+
+    /// <summary>Large buffers: snapshots and generated traces run to gigabytes.</summary>
+    private const int BufferBytes = 1 << 16;
+
+    private static string TemporaryFor(string full) =>
+        Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
 }
