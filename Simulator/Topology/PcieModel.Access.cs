@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using PcieSim.AddressDecode;
 
 namespace PcieSim.Topology;
@@ -18,6 +19,23 @@ public sealed partial class PcieModel
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// ECAM decode alone (PCIe Base Spec r6.0 §7.2.2): the root complex whose window holds <paramref name="address"/>
+    /// and the (bus, devfn, register) it names.
+    /// </summary>
+    /// <returns>False when no window holds the address.</returns>
+    public bool TryDecodeEcam(ulong address, [NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded)
+    {
+        rc = FindRootComplex(address);
+        if (rc is null)
+        {
+            decoded = default;
+            return false;
+        }
+
+        return rc.Window.TryDecode(address, out decoded);
     }
 
     /// <summary>The root complex of <paramref name="segment"/> whose start..end holds <paramref name="bus"/>, or null.</summary>
