@@ -33,10 +33,23 @@ public static class TraceReplayer
     public static ReplayResult Replay(string tracePath, ReplayOptions options, TextWriter snapshot)
     {
         ArgumentNullException.ThrowIfNull(tracePath);
+        return Replay(() => TraceReader.Open(tracePath), options, snapshot);
+    }
+
+    /// <summary>Replays a trace held in memory as UTF-8 bytes; <paramref name="source"/> names it in messages and the snapshot.</summary>
+    public static ReplayResult Replay(byte[] trace, string source, ReplayOptions options, TextWriter snapshot)
+    {
+        ArgumentNullException.ThrowIfNull(trace);
+        ArgumentNullException.ThrowIfNull(source);
+        return Replay(() => TraceReader.Open(new MemoryStream(trace, writable: false), source), options, snapshot);
+    }
+
+    private static ReplayResult Replay(Func<TraceReader> open, ReplayOptions options, TextWriter snapshot)
+    {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(snapshot);
-        bool interruptComplete = HasMsiRows(tracePath);
-        using var reader = TraceReader.Open(tracePath);
+        bool interruptComplete = HasMsiRows(open);
+        using var reader = open();
         var header = reader.Header;
         var spec = options.Topology ?? (header.TopologyLines.Count > 0
             ? TopologyParser.Parse(header.TopologyLines)
@@ -74,9 +87,9 @@ public static class TraceReplayer
     }
 
     /// <summary>Whether the trace has an <c>msi</c> row (then it is interrupt-complete): a cheap first pass.</summary>
-    private static bool HasMsiRows(string tracePath)
+    private static bool HasMsiRows(Func<TraceReader> open)
     {
-        using var reader = TraceReader.Open(tracePath);
+        using var reader = open();
         while (reader.TryRead(out var record))
         {
             if (record.Op == TraceOp.Msi)
