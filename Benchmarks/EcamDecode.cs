@@ -41,17 +41,23 @@ public class EcamDecode
     [Benchmark(OperationsPerInvoke = Batch)]
     public int Random4RootComplexes() => DecodeAll(random);
 
+    /// <summary>The last root complex decoded: keeps the reference alive without timing a load through it.</summary>
+    public RootComplex? LastRootComplex { get; private set; }
+
     private int DecodeAll(ulong[] addresses)
     {
         int checksum = 0;
+        RootComplex? last = null;
         foreach (ulong address in addresses)
         {
             if (model.TryDecodeEcam(address, out var rc, out var decoded))
             {
-                checksum += rc.StartBus + decoded.Bus + decoded.Devfn + decoded.Register;
+                last = rc;
+                checksum += decoded.Bus + decoded.Devfn + decoded.Register;
             }
         }
 
+        LastRootComplex = last;
         return checksum;
     }
 }

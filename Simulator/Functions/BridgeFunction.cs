@@ -72,10 +72,22 @@ public abstract class BridgeFunction : PcieFunction
 
     protected override void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes)
     {
-        Config.WriteMasked(index, data, lanes);
-        if (hook is RegisterHook.BusNumbers or RegisterHook.DeviceControl2)
+        uint old = Config.WriteMasked(index, data, lanes);
+
+        // Routing caches are rebuilt only when bus numbers or ARI Forwarding Enable really change: a guest rewriting
+        // the same value (or another Device Control 2 bit) costs no rebuild.
+        uint routingBits = hook switch
+        {
+            RegisterHook.BusNumbers => 0x00FF_FFFF,
+            RegisterHook.DeviceControl2 => AriForwardingEnableBit,
+            _ => 0,
+        };
+        if (((old ^ Config.Read(index)) & routingBits) != 0)
         {
             Host?.RoutingChanged();
         }
     }
+
+    /// <summary>Device Control 2 bit 5, ARI Forwarding Enable (PCIe Base Spec r6.0 §7.5.3.16).</summary>
+    internal const uint AriForwardingEnableBit = 0x20;
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using PcieSim.AddressDecode;
 
 namespace PcieSim.Topology;
@@ -7,36 +8,16 @@ namespace PcieSim.Topology;
 public sealed partial class PcieModel
 {
     /// <summary>The root complex whose ECAM window holds <paramref name="address"/>, or null.</summary>
-    public RootComplex? FindRootComplex(ulong address)
-    {
-        var windows = windowsByBase;
-        for (int i = 0; i < windows.Length; i++)
-        {
-            if (windows[i].Window.Contains(address))
-            {
-                return windows[i];
-            }
-        }
-
-        return null;
-    }
+    public RootComplex? FindRootComplex(ulong address) => ecamMap.TryDecode(address, out var rc, out _) ? rc : null;
 
     /// <summary>
     /// ECAM decode alone (PCIe Base Spec r6.0 §7.2.2): the root complex whose window holds <paramref name="address"/>
     /// and the (bus, devfn, register) it names.
     /// </summary>
     /// <returns>False when no window holds the address.</returns>
-    public bool TryDecodeEcam(ulong address, [NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded)
-    {
-        rc = FindRootComplex(address);
-        if (rc is null)
-        {
-            decoded = default;
-            return false;
-        }
-
-        return rc.Window.TryDecode(address, out decoded);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryDecodeEcam(ulong address, [NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded) =>
+        ecamMap.TryDecode(address, out rc, out decoded);
 
     /// <summary>The root complex of <paramref name="segment"/> whose start..end holds <paramref name="bus"/>, or null.</summary>
     public RootComplex? FindRootComplex(ushort segment, byte bus)
@@ -99,8 +80,7 @@ public sealed partial class PcieModel
 
     private ConfigAccessResult AccessEcam(ulong address, int width, bool isWrite, ulong value)
     {
-        var rc = FindRootComplex(address);
-        if (rc is null || !rc.Window.TryDecode(address, out var decoded))
+        if (!ecamMap.TryDecode(address, out var rc, out var decoded))
         {
             return new ConfigAccessResult
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using PcieSim.Functions;
 
 namespace PcieSim.Topology;
@@ -13,9 +14,93 @@ public sealed partial class PcieModel
     internal void RoutingChanged() => routingGeneration++;
 
     /// <summary>
-    /// Finds the function a configuration request for (bus, devfn) on <paramref name="rc"/> reaches, or why none does.
+    /// Finds the function a configuration request for (bus, devfn) on <paramref name="rc"/> reaches, or why none does:
+    /// the start bus by devfn, any other bus through the root complex's <see cref="RoutingTable"/> (rebuilt first if
+    /// routing changed since it was built), then the devfn rules of the bus it ends on.
     /// </summary>
-    internal static PcieFunction? Route(RootComplex rc, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal PcieFunction? Route(RootComplex rc, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    {
+        if (bus == rc.StartBus)
+        {
+            return RouteStartBus(rc, devfn, out failure, out stoppedAt);
+        }
+
+        var table = rc.Routing;
+        if (table.Generation != routingGeneration)
+        {
+            table.Build(rc, routingGeneration);
+        }
+
+        ref readonly var route = ref table.Routes[bus];
+        if (route.Kind == BusRouteKind.PortSecondary)
+        {
+            if (devfn == 0)
+            {
+                failure = RouteFailure.None;
+                stoppedAt = null;
+                return route.Target;
+            }
+
+            return PortSecondaryNonZero(route, devfn, out failure, out stoppedAt);
+        }
+
+        if (route.Kind == BusRouteKind.SwitchInternal)
+        {
+            stoppedAt = route.Switch!.Upstream;
+            var port = route.Switch.PortAt(devfn);
+            failure = port is null ? RouteFailure.NoDownstreamPortAtDevfn : RouteFailure.None;
+            return port;
+        }
+
+        failure = route.Failure;
+        stoppedAt = route.StoppedAt;
+        return null;
+    }
+
+    /// <summary>A Type 0 below a port to a devfn other than 0 (reference 1.4; ARI, PR #3967).</summary>
+    private static PcieFunction? PortSecondaryNonZero(in BusRoute route, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    {
+        if ((devfn >> 3) != 0 && !route.Port!.AriForwardingEnabled)
+        {
+            stoppedAt = route.Port;
+            failure = RouteFailure.DeviceNotZeroWithoutAri;
+            return null;
+        }
+
+        stoppedAt = route.Target;
+        failure = route.TargetIsSwitch ? RouteFailure.SwitchDevfnNotZero : RouteFailure.EndpointFunctionNotImplemented;
+        return null;
+    }
+
+    /// <summary>The start bus: the root port or RCiEP at exactly the devfn, else the RCiEP function-0 fallback.</summary>
+    private static PcieFunction? RouteStartBus(RootComplex rc, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
+    {
+        stoppedAt = null;
+        var exact = rc.FunctionAt(devfn);
+        if (exact is not null)
+        {
+            failure = RouteFailure.None;
+            return exact;
+        }
+
+        // Function-0 fallback: an RCiEP at function 0 of the device gets the access and answers only function 0.
+        if (rc.FunctionAt((byte)(devfn & 0xF8)) is AmdIommu rciep)
+        {
+            stoppedAt = rciep;
+            failure = RouteFailure.RciepFunctionNotImplemented;
+            return null;
+        }
+
+        failure = RouteFailure.NoFunctionAtDevfn;
+        return null;
+    }
+
+    /// <summary>
+    /// The same routing by walking the tree from the root complex (reference 1.3, 1.4 and 7): the definition the
+    /// <see cref="RoutingTable"/> is checked against. Cost grows with the number of ports and the depth.
+    /// </summary>
+    internal static PcieFunction? RouteByWalk(RootComplex rc, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
     {
         stoppedAt = null;
         if (bus == rc.StartBus)

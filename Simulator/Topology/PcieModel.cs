@@ -16,7 +16,7 @@ public sealed partial class PcieModel : IFunctionHost
     public const ulong AmdIommuMmioBase = 0xFD00_0000;
 
     private readonly RootComplex[] rootComplexes;
-    private readonly RootComplex[] windowsByBase;
+    private readonly EcamMap ecamMap;
     private readonly Dictionary<string, DownstreamPort> portsByName = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Endpoint> endpointsByName = new(StringComparer.Ordinal);
     private readonly List<DownstreamPort> allPorts = [];
@@ -52,8 +52,7 @@ public sealed partial class PcieModel : IFunctionHost
         }
 
         rootComplexes = [.. complexes];
-        windowsByBase = [.. complexes];
-        Array.Sort(windowsByBase, (a, b) => a.Window.Base.CompareTo(b.Window.Base));
+        ecamMap = new EcamMap(rootComplexes);
 
         var switches = new List<PcieSwitch>();
         foreach (var swSpec in spec.Switches)

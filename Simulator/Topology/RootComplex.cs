@@ -50,4 +50,7 @@ public sealed class RootComplex
 
     /// <summary>The root port or RCiEP at exactly <paramref name="devfn"/> on the start bus.</summary>
     public PcieFunction? FunctionAt(byte devfn) => startBusFunctions[devfn];
+
+    /// <summary>Where a request for each bus other than the start bus ends (built and rebuilt by the model).</summary>
+    internal RoutingTable Routing { get; } = new();
 }

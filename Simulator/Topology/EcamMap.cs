@@ -1,0 +1,137 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using PcieSim.AddressDecode;
+
+namespace PcieSim.Topology;
+
+/// <summary>
+/// ECAM decode for the whole model (PCIe Base Spec r6.0 §7.2.2): which root complex's window holds an address, and
+/// the bus, devfn and register it names. Every window is 1 MiB aligned and 1 MiB per bus, so one table entry per MiB
+/// of the span from the lowest window to the highest names the root complex and the bus; devfn and register are
+/// then the address's own bits 19:12 and 11:0. One subtraction, one compare and one table load, whatever the number
+/// of root complexes, and no branch that depends on which window an address falls in.
+/// </summary>
+/// <remarks>
+/// The table holds at most <see cref="MaxChunks"/> entries (64 GiB of span, 1 MiB of table). Windows spread wider
+/// or not 1 MiB aligned (a spec built by hand) fall back to a search of the windows sorted by base (binary when they
+/// are disjoint, as the topology language makes them). A struct held in the model: no extra indirection.
+/// </remarks>
+internal readonly struct EcamMap
+{
+    /// <summary>Entries of the MiB table at most: 64 GiB of address span.</summary>
+    public const int MaxChunks = 1 << 16;
+
+
+    private readonly RootComplex[] byBase;
+    private readonly ulong[] bases;
+    private readonly ulong low;
+    private readonly ulong span;
+    private readonly bool disjoint = true;
+
+    /// <summary>Per MiB from <see cref="low"/>: the root complex and bus (no root complex where no window is).</summary>
+    private readonly Chunk[] chunks = [];
+
+    public EcamMap(RootComplex[] rootComplexes)
+    {
+        byBase = [.. rootComplexes];
+        Array.Sort(byBase, (a, b) => a.Window.Base.CompareTo(b.Window.Base));
+        bases = new ulong[byBase.Length];
+        for (int i = 0; i < byBase.Length; i++)
+        {
+            bases[i] = byBase[i].Window.Base;
+            disjoint &= i == 0 || byBase[i - 1].Window.Base + byBase[i - 1].Window.Size <= bases[i];
+        }
+
+        if (byBase.Length == 0)
+        {
+            return;
+        }
+
+        ulong first = byBase[0].Window.Base;
+        ulong last = first;
+        foreach (var rc in byBase)
+        {
+            if ((rc.Window.Base & 0xF_FFFF) != 0)
+            {
+                return;
+            }
+
+            last = Math.Max(last, rc.Window.Base + rc.Window.Size);
+        }
+
+        ulong count = (last - first) >> 20;
+        if (count > MaxChunks)
+        {
+            return;
+        }
+
+        // Lowest base first wins where hand-built windows overlap, as a scan in base order would find it.
+        chunks = new Chunk[count];
+        for (int i = byBase.Length - 1; i >= 0; i--)
+        {
+            var window = byBase[i].Window;
+            int chunk = (int)((window.Base - first) >> 20);
+            for (int bus = window.StartBus; bus <= window.EndBus; bus++)
+            {
+                chunks[chunk++] = new Chunk(byBase[i], (byte)bus);
+            }
+        }
+
+        low = first;
+        span = count << 20;
+    }
+
+    /// <summary>Decodes <paramref name="address"/>; false when no window holds it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public bool TryDecode(ulong address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded)
+    {
+        ulong offset = address - low;
+        if (offset < span)
+        {
+            // In range: the index is below chunks.Length (span = chunks.Length MiB), so the bounds check can go.
+            ref readonly var chunk = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunks), (nint)(offset >> 20));
+            rc = chunk.Rc;
+            decoded = new EcamAddress(chunk.Bus, (byte)(address >> 12), (ushort)(address & 0xFFF));
+            return rc is not null;
+        }
+
+        // Outside the table: no window, unless there is no table (then search). The search returns the root complex
+        // only, so that the decoded values stay in registers on the fast path.
+        rc = chunks.Length == 0 ? Search(address) : null;
+        if (rc is null)
+        {
+            decoded = default;
+            return false;
+        }
+
+        rc.Window.TryDecode(address, out decoded);
+        return true;
+    }
+
+    /// <summary>One MiB of ECAM: the bus of a root complex whose configuration space it is.</summary>
+    private readonly record struct Chunk(RootComplex? Rc, byte Bus);
+
+    /// <summary>
+    /// The fallback: disjoint windows (what the topology language allows) by binary search for the last base at or
+    /// below the address; overlapping hand-built windows by a scan in base order (the first that holds it).
+    /// </summary>
+    private RootComplex? Search(ulong address)
+    {
+        if (disjoint)
+        {
+            int index = Array.BinarySearch(bases, address);
+            index = index < 0 ? ~index - 1 : index;
+            return index >= 0 && byBase[index].Window.Contains(address) ? byBase[index] : null;
+        }
+
+        foreach (var candidate in byBase)
+        {
+            if (candidate.Window.Contains(address))
+            {
+                return candidate;
+            }
+        }
+
+        return null;
+    }
+}

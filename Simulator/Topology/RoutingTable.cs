@@ -1,0 +1,143 @@
+using PcieSim.Functions;
+
+namespace PcieSim.Topology;
+
+/// <summary>What a Type 1 request for one bus meets at the end of its walk, before its devfn matters.</summary>
+internal enum BusRouteKind : byte
+{
+    /// <summary>The walk stops before the bus is reached (<see cref="BusRoute.Failure"/> at <see cref="BusRoute.StoppedAt"/>).</summary>
+    Failed,
+
+    /// <summary>The bus is the secondary bus of a root or downstream port with something linked below: Type 0 there.</summary>
+    PortSecondary,
+
+    /// <summary>The bus is a switch's internal bus: its downstream ports answer by devfn.</summary>
+    SwitchInternal,
+}
+
+/// <summary>One bus's entry of a <see cref="RoutingTable"/>.</summary>
+/// <param name="StoppedAt">Failed: the last bridge that saw the request (null: the root complex).</param>
+/// <param name="Port">PortSecondary: the port converting the request to Type 0.</param>
+/// <param name="Target">PortSecondary: the function at devfn 0 below the port (the endpoint or the switch's upstream port).</param>
+/// <param name="Switch">SwitchInternal: the switch.</param>
+/// <param name="TargetIsSwitch">PortSecondary: the port's child is a switch (which answers devfn 0 only).</param>
+internal readonly record struct BusRoute(
+    BusRouteKind Kind,
+    RouteFailure Failure,
+    bool TargetIsSwitch,
+    PcieFunction? StoppedAt,
+    DownstreamPort? Port,
+    PcieFunction? Target,
+    PcieSwitch? Switch)
+{
+    public static BusRoute Fail(RouteFailure failure, PcieFunction? stoppedAt) => new(BusRouteKind.Failed, failure, false, stoppedAt, null, null, null);
+}
+
+/// <summary>
+/// A root complex's configuration routing as a table: for every bus other than the start bus, where a Type 1
+/// request for it ends (reference 1.3, 1.4, 7; PCIe Base Spec r6.0 §7.3.3, PCI-to-PCI Bridge r1.2 §3.2.5.3). Built
+/// from the live bus numbers and links, and rebuilt when the model's <see cref="PcieModel.RoutingGeneration"/>
+/// moves on (bus-number and ARI writes, hot-add and hot-remove, reset): an access is then one table load and a
+/// devfn check, whatever the depth of the tree and the number of ports.
+/// </summary>
+/// <remarks>
+/// It gives exactly what the walk gives (<see cref="PcieModel.RouteByWalk"/>): a port claims the buses of its
+/// programmed secondary..subordinate range, the first port in devfn order winning where ranges overlap (ports are
+/// filled last to first, so the first one's entries are written last); inside a claimed range the secondary bus is
+/// the port's own, and below a switch the upstream port's range, its internal bus and its downstream ports decide.
+/// </remarks>
+internal sealed class RoutingTable
+{
+    private readonly BusRoute[] routes = new BusRoute[256];
+
+    /// <summary>The routing generation the table was built at; −1 before the first build.</summary>
+    public long Generation { get; private set; } = -1;
+
+    public BusRoute this[byte bus] => routes[bus];
+
+    /// <summary>The entries, for the hot path (indexed by bus, 256 of them).</summary>
+    public BusRoute[] Routes => routes;
+
+    /// <summary>Rebuilds every entry from the live bus numbers and links of <paramref name="rc"/>'s tree.</summary>
+    public void Build(RootComplex rc, long generation)
+    {
+        Fill(0, 255, BusRoute.Fail(RouteFailure.BusNotClaimed, null));
+        var ports = rc.RootPorts;
+        for (int i = ports.Count - 1; i >= 0; i--)
+        {
+            FillPort(ports[i], 0, 255);
+        }
+
+        Generation = generation;
+    }
+
+    /// <summary>The buses of <paramref name="port"/>'s range within lo..hi (those the walk sends through it).</summary>
+    private void FillPort(DownstreamPort port, int lo, int hi)
+    {
+        var range = port.AssignedBusRange;
+        if (!range.IsProgrammed)
+        {
+            return;
+        }
+
+        lo = Math.Max(lo, range.Secondary);
+        hi = Math.Min(hi, range.Subordinate);
+        if (lo > hi)
+        {
+            return;
+        }
+
+        switch (port.Child)
+        {
+            case null:
+                Fill(lo, hi, BusRoute.Fail(RouteFailure.PortEmpty, port));
+                return;
+            case PcieSwitch sw:
+                FillSwitch(sw, lo, hi);
+                break;
+            default:
+                Fill(lo, hi, BusRoute.Fail(RouteFailure.EndpointIgnoresType1, port));
+                break;
+        }
+
+        if (range.Secondary >= lo && range.Secondary <= hi)
+        {
+            var child = port.Child;
+            routes[range.Secondary] = new BusRoute(BusRouteKind.PortSecondary, RouteFailure.None, child is PcieSwitch, null, port, child.UpstreamFunction, null);
+        }
+    }
+
+    /// <summary>Buses lo..hi entering <paramref name="sw"/> through its upstream port (reference 7).</summary>
+    private void FillSwitch(PcieSwitch sw, int lo, int hi)
+    {
+        var upstream = sw.Upstream;
+        var range = upstream.AssignedBusRange;
+        if (!range.IsProgrammed)
+        {
+            Fill(lo, hi, BusRoute.Fail(RouteFailure.SwitchBusRangeUnprogrammed, upstream));
+            return;
+        }
+
+        Fill(lo, hi, BusRoute.Fail(RouteFailure.BusOutsideSwitchRange, upstream));
+        int inLo = Math.Max(lo, range.Secondary);
+        int inHi = Math.Min(hi, range.Subordinate);
+        if (inLo > inHi)
+        {
+            return;
+        }
+
+        Fill(inLo, inHi, BusRoute.Fail(RouteFailure.NoDownstreamPortClaimsBus, upstream));
+        var ports = sw.DownstreamPorts;
+        for (int i = ports.Count - 1; i >= 0; i--)
+        {
+            FillPort(ports[i], inLo, inHi);
+        }
+
+        if (range.Secondary >= inLo && range.Secondary <= inHi)
+        {
+            routes[range.Secondary] = new BusRoute(BusRouteKind.SwitchInternal, RouteFailure.None, false, upstream, null, null, sw);
+        }
+    }
+
+    private void Fill(int lo, int hi, BusRoute route) => routes.AsSpan(lo, hi - lo + 1).Fill(route);
+}
