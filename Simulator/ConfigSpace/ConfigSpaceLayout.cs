@@ -16,6 +16,7 @@ public sealed class ConfigSpaceLayout
     public const int DwordCount = Size / 4;
 
     private readonly short[] registerAtByte;
+    private string?[]?[]? qualifiedNames;
 
     internal ConfigSpaceLayout(IReadOnlyList<RegisterDefinition> registers, IReadOnlyList<Capability> capabilities)
     {
@@ -81,6 +82,38 @@ public sealed class ConfigSpaceLayout
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// <see cref="DescribeAccess"/> prefixed with the label of the capability holding <paramref name="offset"/>
+    /// (<c>PCIe.SlotControl</c>, <c>MSI.MsiMessageControl</c>), as the snapshot names a register. Memoized for the
+    /// accesses a function can complete (width 1 at any lane, 2 at lane 0 or 2, 4 at lane 0): the layout is immutable.
+    /// </summary>
+    public string QualifiedAccessName(int offset, int width)
+    {
+        int slot = (offset & 3, width) switch
+        {
+            (var lane, 1) => lane,
+            (0, 2) => 4,
+            (2, 2) => 5,
+            (0, 4) => 6,
+            _ => -1,
+        };
+        if (slot < 0 || (uint)offset >= Size)
+        {
+            return ComputeQualifiedAccessName(offset, width);
+        }
+
+        // Benign race: two threads may compute the same immutable string; either result is correct.
+        var names = qualifiedNames ??= new string?[DwordCount][];
+        var dword = names[offset >> 2] ??= new string?[7];
+        return dword[slot] ??= ComputeQualifiedAccessName(offset, width);
+    }
+
+    private string ComputeQualifiedAccessName(int offset, int width)
+    {
+        string name = DescribeAccess(offset, width);
+        return CapabilityAt(offset) is { } capability ? capability.Label + "." + name : name;
     }
 
     /// <summary>

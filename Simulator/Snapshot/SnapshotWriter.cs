@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text;
 using PcieSim.AddressDecode;
-using PcieSim.ConfigSpace;
 using PcieSim.Interrupts;
 using PcieSim.Replay;
 using PcieSim.Rules;
@@ -18,6 +17,11 @@ public sealed class SnapshotWriter(TextWriter output)
 {
     /// <summary>Snapshot format version, in the header of every snapshot.</summary>
     public const int FormatVersion = 1;
+
+    private static readonly string[] OpNames = [.. Enum.GetValues<TraceOp>().Select(OpName)];
+
+    /// <summary>The record being written: one buffer, reused, so a record costs no strings of its own.</summary>
+    private readonly CharBuffer text = new(512);
 
     public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations)
     {
@@ -40,17 +44,20 @@ public sealed class SnapshotWriter(TextWriter output)
         Line("records:");
     }
 
+    /// <summary>Writes one record's lines (built in a reused buffer and written in one call: no per-record strings).</summary>
     public void WriteStep(StepOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         var record = outcome.Record;
-        var line = new StringBuilder(Inv($"#{record.Row}"));
+        var line = text;
+        line.Clear();
+        line.Append('#').AppendDecimal(record.Row);
         if (record.Seq is { } seq)
         {
-            line.Append(Inv($" seq={seq}"));
+            line.Append(" seq=").AppendDecimal(seq);
         }
 
-        line.Append(' ').Append(OpName(record.Op)).Append(' ');
+        line.Append(' ').Append(OpNames[(int)record.Op]).Append(' ');
         switch (record.Op)
         {
             case TraceOp.Read:
@@ -68,53 +75,65 @@ public sealed class SnapshotWriter(TextWriter output)
                 break;
             case TraceOp.MmioRead:
             case TraceOp.MmioWrite:
-                line.Append(Inv($"0x{record.Address:x} w{record.Width ?? 4} "));
-                line.Append(record.Op == TraceOp.MmioRead ? Inv($"-> 0x{outcome.ValueRead ?? 0:x}") : Inv($"= 0x{record.Value ?? 0:x}"));
+                line.Append("0x").AppendHex(record.Address).Append(" w").AppendDecimal(record.Width ?? 4).Append(' ');
+                if (record.Op == TraceOp.MmioRead)
+                {
+                    line.Append("-> 0x").AppendHex(outcome.ValueRead ?? 0);
+                }
+                else
+                {
+                    line.Append("= 0x").AppendHex(record.Value ?? 0);
+                }
+
                 line.Append("  ").Append(outcome.MmioTarget);
                 break;
             case TraceOp.Raise:
-                line.Append(record.Device).Append(Inv($" vector {record.Value ?? 0}"));
+                line.Append(record.Device).Append(" vector ").AppendDecimal((long)(record.Value ?? 0));
                 break;
             case TraceOp.Msi:
-                line.Append(Inv($"0x{record.Address:x} data 0x{record.Value ?? 0:x}"));
+                line.Append("0x").AppendHex(record.Address).Append(" data 0x").AppendHex(record.Value ?? 0);
                 if (record.DeviceValue is { } device)
                 {
-                    line.Append(Inv($" device 0x{device:x}"));
+                    line.Append(" device 0x").AppendHex(device);
                 }
 
                 break;
         }
 
-        Line(line.ToString());
+        line.Append('\n');
         if (outcome.Access is { Completed: true, IsWrite: true } write)
         {
-            Line("    " + Changes(write));
+            line.Append("    ");
+            AppendChanges(line, write);
+            line.Append('\n');
         }
 
         foreach (var e in outcome.Events)
         {
-            Line("    event: " + Describe(e));
+            line.Append("    event: ").Append(Describe(e)).Append('\n');
         }
 
         foreach (string mismatch in outcome.Mismatches)
         {
-            Line("    MISMATCH: " + mismatch);
+            line.Append("    MISMATCH: ").Append(mismatch).Append('\n');
         }
 
         foreach (string note in outcome.Notes)
         {
-            Line("    note: " + note);
+            line.Append("    note: ").Append(note).Append('\n');
         }
 
         if (!string.IsNullOrEmpty(record.Note))
         {
-            Line("    trace note: " + record.Note);
+            line.Append("    trace note: ").Append(record.Note).Append('\n');
         }
 
         foreach (var violation in outcome.Violations)
         {
-            Line("    violation: " + Describe(violation));
+            line.Append("    violation: ").Append(Describe(violation)).Append('\n');
         }
+
+        line.WriteTo(output);
     }
 
     public void WriteSummary(ReplaySession session)
@@ -148,14 +167,27 @@ public sealed class SnapshotWriter(TextWriter output)
     /// <summary>What a completed write changed, field by field in the registers it touched.</summary>
     public static string Changes(in ConfigAccessResult write)
     {
+        var changes = new CharBuffer(64);
+        AppendChanges(changes, write);
+        return changes.ToString();
+    }
+
+    /// <summary>
+    /// <c>unchanged</c>, or <c>changed: </c> then, for each register starting in the DWORD whose value changed,
+    /// <c>Name 0xOLD-&gt;0xNEW</c> and its changed fields (<c>+Bit</c>, <c>-Bit</c>, <c>Field=0xO-&gt;0xN</c>), joined with <c>; </c>.
+    /// </summary>
+    private static void AppendChanges(CharBuffer text, in ConfigAccessResult write)
+    {
         var function = write.Function!;
         uint diff = write.Before ^ write.After;
         if (diff == 0)
         {
-            return "unchanged";
+            text.Append("unchanged");
+            return;
         }
 
-        var parts = new List<string>();
+        text.Append("changed: ");
+        bool first = true;
         int dwordBase = write.Address.Register & ~3;
         for (int b = 0; b < 4; b++)
         {
@@ -174,21 +206,37 @@ public sealed class SnapshotWriter(TextWriter output)
                 continue;
             }
 
-            var fields = new List<string>();
-            foreach (var field in register.Fields)
+            if (!first)
             {
+                text.Append("; ");
+            }
+
+            first = false;
+            text.Append(register.Name).Append(" 0x").AppendHex(oldValue).Append("->0x").AppendHex(newValue).Append(' ');
+            var fields = register.Fields;
+            for (int f = 0; f < fields.Count; f++)
+            {
+                var field = fields[f];
                 uint o = (oldValue & field.Mask) >> field.Bit;
                 uint n = (newValue & field.Mask) >> field.Bit;
-                if (o != n && !(register.Fields.Count == 1 && field.Mask == mask))
+                if (o != n && !(fields.Count == 1 && field.Mask == mask))
                 {
-                    fields.Add(field.Width == 1 ? (n == 1 ? "+" : "-") + field.Name : Inv($"{field.Name}=0x{o:x}->0x{n:x}"));
+                    if (field.Width == 1)
+                    {
+                        text.Append(n == 1 ? '+' : '-').Append(field.Name);
+                    }
+                    else
+                    {
+                        text.Append(field.Name).Append("=0x").AppendHex(o).Append("->0x").AppendHex(n);
+                    }
+
+                    text.Append(' ');
                 }
             }
 
-            parts.Add(Inv($"{register.Name} 0x{oldValue:x}->0x{newValue:x} {string.Join(' ', fields)}").TrimEnd());
+            // As the joined text was trimmed: no space after the last field (or after the values when none changed).
+            text.TrimEnd();
         }
-
-        return "changed: " + string.Join("; ", parts);
     }
 
     public static string Describe(ModelEvent e) => e switch
@@ -241,29 +289,26 @@ public sealed class SnapshotWriter(TextWriter output)
         _ => "MSI",
     };
 
-    private static void AppendConfig(StringBuilder line, TraceRecord record, in ConfigAccessResult access)
+    private static void AppendConfig(CharBuffer line, TraceRecord record, in ConfigAccessResult access)
     {
         var a = access.Address;
         ushort segment = access.RootComplex?.Segment ?? record.Configuration.Segment;
         if (record.AddressKind == TraceAddressKind.Numeric)
         {
-            line.Append(Inv($"0x{record.Address:x}="));
+            line.Append("0x").AppendHex(record.Address).Append('=');
         }
 
-        line.Append(Bdf.Format(segment, a.Bus, a.Devfn)).Append(Inv($"@0x{a.Register:x3} w{access.Width} "));
-        line.Append(access.IsWrite ? Inv($"= 0x{access.Value:x}") : Inv($"-> 0x{access.Value:x}"));
+        line.AppendHex(segment, 4).Append(':').AppendHex(a.Bus, 2).Append(':').AppendHex((uint)a.Devfn >> 3, 2).Append('.').AppendDecimal(a.Devfn & 7);
+        line.Append("@0x").AppendHex(a.Register, 3).Append(" w").AppendDecimal(access.Width).Append(' ');
+        line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {
-            line.Append("  ").Append(RegisterName(function.Layout, a.Register, access.Width));
+            line.Append("  ").Append(function.Layout.QualifiedAccessName(a.Register, access.Width));
         }
 
-        line.Append("  [").Append(RoutePath.Describe(access)).Append(']');
-    }
-
-    private static string RegisterName(ConfigSpaceLayout layout, int register, int width)
-    {
-        string name = layout.DescribeAccess(register, width);
-        return layout.CapabilityAt(register) is { } capability ? capability.Label + "." + name : name;
+        line.Append("  [");
+        RoutePath.AppendTo(line, access);
+        line.Append(']');
     }
 
     private void Line(string text)

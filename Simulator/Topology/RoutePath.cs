@@ -1,4 +1,3 @@
-using System.Text;
 using PcieSim.Functions;
 
 namespace PcieSim.Topology;
@@ -12,28 +11,37 @@ public static class RoutePath
     /// <summary>E.g. <c>rc0 &gt; rp1 (T1) &gt; sw0 (T1) &gt; sw0-downstream-1 (T0)</c> or <c>rc0 &gt; rp0 (T1) x port empty</c>.</summary>
     public static string Describe(in ConfigAccessResult result)
     {
-        var builder = new StringBuilder(result.RootComplex?.Name ?? "(no root complex)");
+        var text = new CharBuffer(96);
+        AppendTo(text, result);
+        return text.ToString();
+    }
+
+    /// <summary>Appends what <see cref="Describe"/> returns, without building strings.</summary>
+    internal static void AppendTo(CharBuffer text, in ConfigAccessResult result)
+    {
+        text.Append(result.RootComplex?.Name ?? "(no root complex)");
         var last = result.Function ?? result.StoppedAt;
         if (last is not null)
         {
-            var chain = new List<PcieFunction>();
-            for (var f = last; f is not null; f = Upstream(f))
-            {
-                chain.Add(f);
-            }
-
-            for (int i = chain.Count - 1; i >= 0; i--)
-            {
-                builder.Append(" > ").Append(chain[i].Name).Append(ReferenceEquals(chain[i], result.Function) ? " (T0)" : " (T1)");
-            }
+            AppendChain(text, last, result.Function);
         }
 
         if (result.Status != AccessStatus.Completed)
         {
-            builder.Append(" x ").Append(Reason(result));
+            text.Append(" x ").Append(Reason(result));
+        }
+    }
+
+    /// <summary>" &gt; name (T1)" for each bridge from the root complex down to <paramref name="function"/>, " (T0)" at the target.</summary>
+    private static void AppendChain(CharBuffer text, PcieFunction function, PcieFunction? target)
+    {
+        var above = RoutePath.Upstream(function);
+        if (above is not null)
+        {
+            AppendChain(text, above, target);
         }
 
-        return builder.ToString();
+        text.Append(" > ").Append(function.Name).Append(ReferenceEquals(function, target) ? " (T0)" : " (T1)");
     }
 
     /// <summary>A short reason for an access that did not complete.</summary>
