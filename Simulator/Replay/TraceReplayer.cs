@@ -33,7 +33,7 @@ public static class TraceReplayer
     public static ReplayResult Replay(string tracePath, ReplayOptions options, TextWriter snapshot)
     {
         ArgumentNullException.ThrowIfNull(tracePath);
-        return Replay(() => TraceReader.Open(tracePath), options, snapshot);
+        return Replay(() => TraceReader.Open(tracePath), () => File.OpenRead(tracePath), options, snapshot);
     }
 
     /// <summary>Replays a trace held in memory as UTF-8 bytes; <paramref name="source"/> names it in messages and the snapshot.</summary>
@@ -41,15 +41,17 @@ public static class TraceReplayer
     {
         ArgumentNullException.ThrowIfNull(trace);
         ArgumentNullException.ThrowIfNull(source);
-        return Replay(() => TraceReader.Open(new MemoryStream(trace, writable: false), source), options, snapshot);
+        return Replay(() => TraceReader.Open(new MemoryStream(trace, writable: false), source), () => new MemoryStream(trace, writable: false), options, snapshot);
     }
 
-    private static ReplayResult Replay(Func<TraceReader> open, ReplayOptions options, TextWriter snapshot)
+    private static ReplayResult Replay(Func<TraceReader> open, Func<Stream> openBytes, ReplayOptions options, TextWriter snapshot)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(snapshot);
-        bool interruptComplete = HasMsiRows(open);
+
+        // The reader first: a missing file or a bad header is reported before the scan opens anything.
         using var reader = open();
+        bool interruptComplete = HasMsiRows(openBytes);
         var header = reader.Header;
         var spec = options.Topology ?? (header.TopologyLines.Count > 0
             ? TopologyParser.Parse(header.TopologyLines)
@@ -86,18 +88,10 @@ public static class TraceReplayer
         return (text.ToString(), result);
     }
 
-    /// <summary>Whether the trace has an <c>msi</c> row (then it is interrupt-complete): a cheap first pass.</summary>
-    private static bool HasMsiRows(Func<TraceReader> open)
+    /// <summary>Whether the trace has an <c>msi</c> row (then it is interrupt-complete): a byte scan, not a CSV parse.</summary>
+    private static bool HasMsiRows(Func<Stream> open)
     {
-        using var reader = open();
-        while (reader.TryRead(out var record))
-        {
-            if (record.Op == TraceOp.Msi)
-            {
-                return true;
-            }
-        }
-
-        return false;
+        using var stream = open();
+        return TraceScan.HasMsiRows(stream);
     }
 }
