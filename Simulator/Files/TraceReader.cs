@@ -7,10 +7,11 @@ using PcieSim.Replay;
 namespace PcieSim.Files;
 
 /// <summary>
-/// Reads a trace CSV row by row (memory does not grow with the trace). CsvHelper splits fields and handles
-/// quoting; <see cref="TraceFormat"/> parses hex and configuration addresses; each row is checked against
-/// what its op requires. Every problem with the input is an <see cref="InputException"/> naming the line and
-/// the CSV field (column) number.
+/// Reads a trace CSV row by row (memory does not grow with the trace). Each record is one physical line: a line
+/// without a quote character is split at its commas in place (RFC 4180 gives such a line no other reading); a line
+/// with quotes goes to CsvHelper, which handles quoting and reports malformed CSV. <see cref="TraceFormat"/> parses
+/// hex and configuration addresses from the fields as spans; each row is checked against what its op requires.
+/// Every problem with the input is an <see cref="InputException"/> naming the line and the CSV field (column) number.
 /// </summary>
 /// <remarks>
 /// Each record is one physical line: a quoted field may not contain a line break. A row may have fewer fields
@@ -25,7 +26,7 @@ public sealed class TraceReader : IDisposable
         Separator = ',',
         Quote = '"',
         Mode = CsvMode.Rfc4180,
-        HasHeader = true,
+        HasHeader = false,
         CommentPrefix = '#',
         SkipEmptyLines = true,
         AllowLineBreaksInQuotes = false,
@@ -42,10 +43,13 @@ public sealed class TraceReader : IDisposable
     };
 
     private readonly TraceLineFilter filter;
-    private readonly CsvReader csv;
     private readonly string source;
     private readonly int[] columnIndex = new int[8];
     private readonly int fieldLimit;
+    private int[] fieldStart = new int[8];
+    private int[] fieldLength = new int[8];
+    private int fieldCount;
+    private char[] unquoted = new char[256];
     private int row;
     private bool disposed;
 
@@ -58,7 +62,6 @@ public sealed class TraceReader : IDisposable
         ArgumentNullException.ThrowIfNull(source);
         this.source = source;
         filter = new TraceLineFilter(reader, source);
-        csv = CsvReader.Create(filter, CsvOptions, leaveOpen: false);
         try
         {
             Header = ReadHeader();
@@ -66,7 +69,7 @@ public sealed class TraceReader : IDisposable
         }
         catch
         {
-            csv.Dispose();
+            filter.Dispose();
             throw;
         }
     }
@@ -82,7 +85,8 @@ public sealed class TraceReader : IDisposable
         FileStream stream;
         try
         {
-            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 4096, FileOptions.SequentialScan);
+            // No FileStream buffer: the StreamReader reads 64 KiB at a time straight from the file.
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan);
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -99,7 +103,7 @@ public sealed class TraceReader : IDisposable
     public static TraceReader Open(Stream stream, string source)
     {
         ArgumentNullException.ThrowIfNull(stream);
-        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 4096, leaveOpen: false);
+        var text = new StreamReader(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16, leaveOpen: false);
         return new TraceReader(text, source);
     }
 
@@ -110,19 +114,26 @@ public sealed class TraceReader : IDisposable
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         record = null;
-        if (!CsvRead())
+        while (filter.NextLine(out var text, out bool terminated))
         {
-            if (filter.PendingError is { } pending)
+            // Comment and empty lines are not records.
+            if (text.IsEmpty || text[0] == '#')
             {
-                throw pending;
+                continue;
             }
 
-            return false;
+            text = Split(text, terminated);
+            row++;
+            record = ParseRow(text, filter.LinesRead);
+            return true;
         }
 
-        row++;
-        record = ParseRow();
-        return true;
+        if (filter.PendingError is { } pending)
+        {
+            throw pending;
+        }
+
+        return false;
     }
 
     public void Dispose()
@@ -130,32 +141,112 @@ public sealed class TraceReader : IDisposable
         if (!disposed)
         {
             disposed = true;
-            csv.Dispose();
+            filter.Dispose();
         }
     }
 
-    private bool CsvRead()
+    /// <summary>
+    /// Splits a line into fields (their starts and lengths in the returned text): at the commas when it has no quote,
+    /// else through CsvHelper (the fields, unquoted, copied into a buffer of their own).
+    /// </summary>
+    private ReadOnlySpan<char> Split(ReadOnlySpan<char> text, bool terminated)
     {
+        if (text.IndexOf('"') < 0)
+        {
+            fieldCount = text.Count(',') + 1;
+            EnsureFields(fieldCount);
+            int start = 0;
+            for (int i = 0; i < fieldCount; i++)
+            {
+                int comma = text[start..].IndexOf(',');
+                int length = comma < 0 ? text.Length - start : comma;
+                fieldStart[i] = start;
+                fieldLength[i] = length;
+                start += length + 1;
+            }
+
+            return text;
+        }
+
+        var fields = SplitQuoted(text, terminated);
+        fieldCount = fields.Count;
+        EnsureFields(fieldCount);
+        int total = 0;
+        foreach (string field in fields)
+        {
+            total += field.Length;
+        }
+
+        if (unquoted.Length < total)
+        {
+            unquoted = new char[Math.Max(total, unquoted.Length * 2)];
+        }
+
+        int at = 0;
+        for (int i = 0; i < fields.Count; i++)
+        {
+            fields[i].CopyTo(unquoted.AsSpan(at));
+            fieldStart[i] = at;
+            fieldLength[i] = fields[i].Length;
+            at += fields[i].Length;
+        }
+
+        return unquoted.AsSpan(0, at);
+    }
+
+    /// <summary>The fields of one line with quotes, as CsvHelper reads them (RFC 4180; malformed CSV is an error here).</summary>
+    private List<string> SplitQuoted(ReadOnlySpan<char> text, bool terminated)
+    {
+        // The line alone, with its line break if it had one: an unclosed quote then reads as a line break inside a
+        // quoted field, and at the end of the trace as a field never closed, as when CsvHelper read the whole text.
+        string lineText = terminated ? string.Concat(text, "\n") : text.ToString();
+        using var csv = CsvReader.Create(new StringReader(lineText), CsvOptions, leaveOpen: false);
         try
         {
-            return csv.Read();
+            var fields = new List<string>();
+            if (csv.Read())
+            {
+                for (int i = 0; i < csv.FieldCount; i++)
+                {
+                    fields.Add(csv.IsEmpty(i) ? string.Empty : csv.GetString(i) ?? string.Empty);
+                }
+            }
+
+            return fields;
         }
         catch (CsvFormatException e)
         {
             throw FromCsv(e);
+        }
+    }
+
+    private void EnsureFields(int count)
+    {
+        if (fieldStart.Length < count)
+        {
+            int size = Math.Max(count, fieldStart.Length * 2);
+            fieldStart = new int[size];
+            fieldLength = new int[size];
         }
     }
 
     private TraceHeader ReadHeader()
     {
-        IReadOnlyList<string> names;
-        try
+        var names = new List<string>();
+        while (filter.NextLine(out var text, out bool terminated))
         {
-            names = [.. csv.Headers];
-        }
-        catch (CsvFormatException e)
-        {
-            throw FromCsv(e);
+            if (text.IsEmpty || text[0] == '#')
+            {
+                continue;
+            }
+
+            text = Split(text, terminated);
+            for (int i = 0; i < fieldCount; i++)
+            {
+                names.Add(text.Slice(fieldStart[i], fieldLength[i]).ToString());
+            }
+
+            break;
         }
 
         if (names.Count == 0 || filter.HeaderLine == 0)
@@ -226,17 +317,16 @@ public sealed class TraceReader : IDisposable
         return -1;
     }
 
-    private TraceRecord ParseRow()
+    private TraceRecord ParseRow(ReadOnlySpan<char> text, int line)
     {
-        int line = (int)csv.LineNumber;
-        if (csv.FieldCount > fieldLimit)
+        if (fieldCount > fieldLimit)
         {
             throw new InputException(source, line, fieldLimit + 1, Invariant(
-                $"row {row}: found {csv.FieldCount} fields, expected at most {fieldLimit} (one per header column)"));
+                $"row {row}: found {fieldCount} fields, expected at most {fieldLimit} (one per header column)"));
         }
 
-        string? opText = Field(Op);
-        if (opText is null)
+        var opText = Field(text, Op);
+        if (opText.IsEmpty)
         {
             throw Error(line, Op, "nothing", "an op (" + TraceFormat.OpList + ")");
         }
@@ -247,7 +337,8 @@ public sealed class TraceReader : IDisposable
         }
 
         long? seq = null;
-        if (Field(Seq) is { } seqText)
+        var seqText = Field(text, Seq);
+        if (!seqText.IsEmpty)
         {
             seq = long.TryParse(seqText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long s)
                 ? s
@@ -261,13 +352,13 @@ public sealed class TraceReader : IDisposable
         TraceAddressKind kind = TraceAddressKind.None;
         ulong address = 0;
         ConfigurationAddress configuration = default;
-        if (Present(line, op, Address, rules.Address) is { } addressText)
+        if (Present(text, line, op, Address, rules.Address, out var addressText))
         {
             if (TraceFormat.TryParseHex(addressText, out address))
             {
                 kind = TraceAddressKind.Numeric;
             }
-            else if (rules.Address == Need.ConfigOrHex && (addressText.Contains('@', StringComparison.Ordinal) || addressText.Contains(':', StringComparison.Ordinal)))
+            else if (rules.Address == Need.ConfigOrHex && (addressText.Contains('@') || addressText.Contains(':')))
             {
                 string? problem = TraceFormat.DescribeConfigurationAddressError(addressText, out configuration);
                 if (problem is not null)
@@ -287,7 +378,7 @@ public sealed class TraceReader : IDisposable
 
         // width
         int? width = null;
-        if (Present(line, op, Width, rules.Width) is { } widthText)
+        if (Present(text, line, op, Width, rules.Width, out var widthText))
         {
             if (!int.TryParse(widthText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int w))
             {
@@ -309,7 +400,7 @@ public sealed class TraceReader : IDisposable
 
         // value
         ulong? value = null;
-        if (Present(line, op, Value, rules.Value) is { } valueText)
+        if (Present(text, line, op, Value, rules.Value, out var valueText))
         {
             if (!TraceFormat.TryParseHex(valueText, out ulong v))
             {
@@ -329,29 +420,32 @@ public sealed class TraceReader : IDisposable
             value = v;
         }
 
-        string? port = Present(line, op, Port, rules.Port);
-        if (port is not null)
+        string? port = null;
+        if (Present(text, line, op, Port, rules.Port, out var portText))
         {
-            CheckName(line, Port, port);
+            CheckName(line, Port, portText);
+            port = portText.ToString();
         }
 
-        string? device = Present(line, op, Device, rules.Device);
+        string? device = null;
         ulong? deviceValue = null;
-        if (device is not null)
+        if (Present(text, line, op, Device, rules.Device, out var deviceText))
         {
+            device = deviceText.ToString();
             if (op == TraceOp.Msi)
             {
-                deviceValue = TraceFormat.TryParseHex(device, out ulong d)
+                deviceValue = TraceFormat.TryParseHex(deviceText, out ulong d)
                     ? d
-                    : throw Error(line, Device, Quote(device), "a hex number (0x followed by 1-16 hex digits) for op 'msi'");
+                    : throw Error(line, Device, Quote(deviceText), "a hex number (0x followed by 1-16 hex digits) for op 'msi'");
             }
             else
             {
-                CheckName(line, Device, device);
+                CheckName(line, Device, deviceText);
             }
         }
 
-        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, Field(Note));
+        var noteText = Field(text, Note);
+        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, noteText.IsEmpty ? null : noteText.ToString());
     }
 
     private enum Need : byte
@@ -381,21 +475,21 @@ public sealed class TraceReader : IDisposable
         _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
-    /// <summary>The field of a column, checked against the op's need: null when absent (and allowed to be).</summary>
-    private string? Present(int line, TraceOp op, int column, Need need)
+    /// <summary>The field of a column, checked against the op's need: false when absent (and allowed to be).</summary>
+    private bool Present(ReadOnlySpan<char> text, int line, TraceOp op, int column, Need need, out ReadOnlySpan<char> field)
     {
-        string? text = Field(column);
-        string name = TraceFormat.ColumnNames[column];
-        string opName = TraceFormat.FormatOp(op);
+        field = Field(text, column);
         if (need == Need.Never)
         {
-            return text is null
-                ? null
-                : throw Error(line, column, Quote(text), $"an empty field: op '{opName}' takes no '{name}'");
+            return field.IsEmpty
+                ? false
+                : throw Error(line, column, Quote(field), $"an empty field: op '{TraceFormat.FormatOp(op)}' takes no '{TraceFormat.ColumnNames[column]}'");
         }
 
-        if (text is null && need != Need.Optional)
+        if (field.IsEmpty && need != Need.Optional)
         {
+            string name = TraceFormat.ColumnNames[column];
+            string opName = TraceFormat.FormatOp(op);
             if (columnIndex[column] < 0)
             {
                 throw new InputException(source, line, columnIndex[Op] + 1, Invariant(
@@ -405,7 +499,7 @@ public sealed class TraceReader : IDisposable
             throw Error(line, column, "nothing", $"{Describe(column)} for op '{opName}'");
         }
 
-        return text;
+        return !field.IsEmpty;
     }
 
     private static string Describe(int column) => column switch
@@ -418,7 +512,7 @@ public sealed class TraceReader : IDisposable
         _ => "a value",
     };
 
-    private void CheckName(int line, int column, string name)
+    private void CheckName(int line, int column, ReadOnlySpan<char> name)
     {
         foreach (char c in name)
         {
@@ -429,17 +523,11 @@ public sealed class TraceReader : IDisposable
         }
     }
 
-    /// <summary>The field of a column; null when the header has no such column or the field is empty.</summary>
-    private string? Field(int column)
+    /// <summary>The field of a column; empty when the header has no such column, the row is shorter, or the field is empty.</summary>
+    private ReadOnlySpan<char> Field(ReadOnlySpan<char> text, int column)
     {
         int index = columnIndex[column];
-        if (index < 0 || index >= csv.FieldCount || csv.IsEmpty(index))
-        {
-            return null;
-        }
-
-        string? text = csv.GetString(index);
-        return string.IsNullOrEmpty(text) ? null : text;
+        return (uint)index < (uint)fieldCount ? text.Slice(fieldStart[index], fieldLength[index]) : default;
     }
 
     private InputException Error(int line, int column, string found, string expected)
@@ -452,17 +540,18 @@ public sealed class TraceReader : IDisposable
         int start = message.IndexOf("): ", StringComparison.Ordinal);
         string problem = start >= 0 ? message[(start + 3)..].TrimEnd('.') : message;
 
-        // The byte offset counts the text CsvHelper saw (no byte-order mark, LF line breaks), not the file's bytes.
+        // The byte offset counts the text CsvHelper saw (one line), not the file's bytes.
         int offset = problem.LastIndexOf(" (byte offset ", StringComparison.Ordinal);
         problem = offset > 0 ? problem[..offset] : problem;
-        int line = e.LineNumber > 0 ? (int)Math.Min(e.LineNumber, int.MaxValue) : Math.Max(filter.LinesRead, 1);
-        return new InputException(source, line, 1,
+
+        // CsvHelper saw the line alone: the line is the filter's.
+        return new InputException(source, Math.Max(filter.LinesRead, 1), 1,
             $"found malformed CSV ({problem}), expected RFC 4180 fields, each record on one line, a quoted field closed before the line ends");
     }
 
-    private static string Quote(string text) => "'" + Shorten(text) + "'";
+    private static string Quote(ReadOnlySpan<char> text) => "'" + Shorten(text) + "'";
 
-    private static string Shorten(string text) => text.Length <= MaxShownValue ? text : string.Concat(text.AsSpan(0, MaxShownValue), "...");
+    private static string Shorten(ReadOnlySpan<char> text) => text.Length <= MaxShownValue ? text.ToString() : string.Concat(text[..MaxShownValue], "...");
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
