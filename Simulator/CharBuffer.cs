@@ -93,24 +93,14 @@ internal sealed class CharBuffer(int capacity = 256)
 
     private CharBuffer AppendUnsigned(ulong value)
     {
-        int digits = 1;
-        for (ulong rest = value / 10; rest != 0; rest /= 10)
+        // At most 20 digits; the runtime's formatting writes two digits a step.
+        if (Length + 20 > chars.Length)
         {
-            digits++;
+            Grow(20);
         }
 
-        if (Length + digits > chars.Length)
-        {
-            Grow(digits);
-        }
-
-        for (int i = Length + digits - 1; i >= Length; i--)
-        {
-            chars[i] = (char)('0' + (int)(value % 10));
-            value /= 10;
-        }
-
-        Length += digits;
+        value.TryFormat(chars.AsSpan(Length), out int written, default, System.Globalization.CultureInfo.InvariantCulture);
+        Length += written;
         return this;
     }
 

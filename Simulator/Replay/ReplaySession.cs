@@ -52,7 +52,6 @@ public sealed partial class ReplaySession
     public IReadOnlyList<StepOutcome> Step(TraceRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        var ready = new List<StepOutcome>(2);
         var outcome = new StepOutcome(record);
         Counters.Count(record.Op);
         if (record.Op == TraceOp.Msi)
@@ -61,21 +60,22 @@ public sealed partial class ReplaySession
             if (cause is not null)
             {
                 msiRowsOfCause.Add(outcome);
-            }
-            else
-            {
-                ready.Add(outcome);
+                return [];
             }
 
-            return ready;
+            return [outcome];
         }
 
-        CloseCause(ready);
+        var ready = CloseCause();
         Model.ClearEvents();
         var touched = PortsTouched(record);
         SnapshotBefore(touched);
         Execute(record, outcome);
-        outcome.Events.AddRange(Model.Events);
+        if (Model.Events.Count > 0)
+        {
+            outcome.Events.AddRange(Model.Events);
+        }
+
         Judge(record, outcome, touched);
         Counters.Tally(outcome);
 
@@ -84,7 +84,7 @@ public sealed partial class ReplaySession
             cause = outcome;
             causeMessageIndex = 0;
             expectedMessages.Clear();
-            foreach (var e in outcome.Events)
+            foreach (var e in outcome.EventSpan)
             {
                 if (e is MessageEvent { Delivery.Accepted: true } m)
                 {
@@ -95,23 +95,18 @@ public sealed partial class ReplaySession
             return ready;
         }
 
-        ready.Add(outcome);
-        return ready;
+        return ready.Length == 0 ? [outcome] : [.. ready, outcome];
     }
 
     /// <summary>Ends the replay: closes the last open step.</summary>
-    public IReadOnlyList<StepOutcome> Finish()
-    {
-        var ready = new List<StepOutcome>(1);
-        CloseCause(ready);
-        return ready;
-    }
+    public IReadOnlyList<StepOutcome> Finish() => CloseCause();
 
-    private void CloseCause(List<StepOutcome> ready)
+    /// <summary>The open step (with its msi rows) now that no more msi rows can follow it; none when nothing is open.</summary>
+    private StepOutcome[] CloseCause()
     {
         if (cause is null)
         {
-            return;
+            return [];
         }
 
         for (int i = causeMessageIndex; i < expectedMessages.Count; i++)
@@ -121,10 +116,12 @@ public sealed partial class ReplaySession
             Counters.Mismatches++;
         }
 
-        ready.Add(cause);
-        ready.AddRange(msiRowsOfCause);
+        var ready = new StepOutcome[1 + msiRowsOfCause.Count];
+        ready[0] = cause;
+        msiRowsOfCause.CopyTo(ready, 1);
         msiRowsOfCause.Clear();
         cause = null;
+        return ready;
     }
 
     private void CompareMsiRow(StepOutcome outcome)
@@ -185,9 +182,9 @@ public sealed class ReplayCounters
 
     internal void Tally(StepOutcome outcome)
     {
-        Mismatches += outcome.Mismatches.Count;
-        Violations += outcome.Violations.Count;
-        foreach (var e in outcome.Events)
+        Mismatches += outcome.MismatchSpan.Length;
+        Violations += outcome.ViolationSpan.Length;
+        foreach (var e in outcome.EventSpan)
         {
             if (e is MessageEvent m)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using PcieSim.Interrupts;
 using PcieSim.Rules;
 using PcieSim.Topology;
@@ -23,11 +24,26 @@ public sealed class StepOutcome
     /// <summary>The value read (config or mmio), when the row reads.</summary>
     public ulong? ValueRead { get; internal set; }
 
-    public List<ModelEvent> Events { get; } = [];
+    // Most records have no events, mismatches, notes or violations: the lists are made when first asked for.
+    private List<ModelEvent>? events;
+    private List<string>? mismatches;
+    private List<string>? notes;
+    private List<Violation>? violations;
 
-    public List<string> Mismatches { get; } = [];
+    public List<ModelEvent> Events => events ??= [];
 
-    public List<string> Notes { get; } = [];
+    public List<string> Mismatches => mismatches ??= [];
 
-    public List<Violation> Violations { get; } = [];
+    public List<string> Notes => notes ??= [];
+
+    public List<Violation> Violations => violations ??= [];
+
+    /// <summary>The events without making an empty list.</summary>
+    internal ReadOnlySpan<ModelEvent> EventSpan => CollectionsMarshal.AsSpan(events);
+
+    internal ReadOnlySpan<string> MismatchSpan => CollectionsMarshal.AsSpan(mismatches);
+
+    internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(notes);
+
+    internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(violations);
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using PcieSim.AddressDecode;
+using PcieSim.Functions;
 using PcieSim.Interrupts;
 using PcieSim.Replay;
 using PcieSim.Rules;
@@ -22,6 +23,9 @@ public sealed class SnapshotWriter(TextWriter output)
 
     /// <summary>The record being written: one buffer, reused, so a record costs no strings of its own.</summary>
     private readonly CharBuffer text = new(512);
+
+    /// <summary>Tails of completed accesses (see <see cref="CompletedTail"/>), with the endpoint port each was made for.</summary>
+    private readonly Dictionary<(PcieFunction Function, int RegisterAndWidth), (string Tail, DownstreamPort? Port, RootComplex? Rc)> tails = [];
 
     public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations)
     {
@@ -108,17 +112,17 @@ public sealed class SnapshotWriter(TextWriter output)
             line.Append('\n');
         }
 
-        foreach (var e in outcome.Events)
+        foreach (var e in outcome.EventSpan)
         {
             line.Append("    event: ").Append(Describe(e)).Append('\n');
         }
 
-        foreach (string mismatch in outcome.Mismatches)
+        foreach (string mismatch in outcome.MismatchSpan)
         {
             line.Append("    MISMATCH: ").Append(mismatch).Append('\n');
         }
 
-        foreach (string note in outcome.Notes)
+        foreach (string note in outcome.NoteSpan)
         {
             line.Append("    note: ").Append(note).Append('\n');
         }
@@ -128,7 +132,7 @@ public sealed class SnapshotWriter(TextWriter output)
             line.Append("    trace note: ").Append(record.Note).Append('\n');
         }
 
-        foreach (var violation in outcome.Violations)
+        foreach (var violation in outcome.ViolationSpan)
         {
             line.Append("    violation: ").Append(Describe(violation)).Append('\n');
         }
@@ -289,7 +293,7 @@ public sealed class SnapshotWriter(TextWriter output)
         _ => "MSI",
     };
 
-    private static void AppendConfig(CharBuffer line, TraceRecord record, in ConfigAccessResult access)
+    private void AppendConfig(CharBuffer line, TraceRecord record, in ConfigAccessResult access)
     {
         var a = access.Address;
         ushort segment = access.RootComplex?.Segment ?? record.Configuration.Segment;
@@ -303,12 +307,37 @@ public sealed class SnapshotWriter(TextWriter output)
         line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {
-            line.Append("  ").Append(function.Layout.QualifiedAccessName(a.Register, access.Width));
+            line.Append(CompletedTail(function, access));
+            return;
         }
 
         line.Append("  [");
         RoutePath.AppendTo(line, access);
         line.Append(']');
+    }
+
+    /// <summary>
+    /// <c>  Register  [path]</c> of a completed access: the same for every access to one register of one function
+    /// while its chain of bridges is the same. Only an endpoint's chain can change (hot-add and hot-remove move it
+    /// between ports; switches and ports never move), so an entry is kept per (function, register, width) with the
+    /// endpoint's port and the root complex it was made for (an unplugged endpoint's path is the root complex the
+    /// access came through and its name), and remade when either differs.
+    /// </summary>
+    private string CompletedTail(PcieFunction function, in ConfigAccessResult access)
+    {
+        var port = (function as Endpoint)?.Port;
+        var key = (function, access.Address.Register | (access.Width << 12));
+        if (tails.TryGetValue(key, out var cached) && ReferenceEquals(cached.Port, port) && ReferenceEquals(cached.Rc, access.RootComplex))
+        {
+            return cached.Tail;
+        }
+
+        var text = new CharBuffer(128);
+        text.Append("  ").Append(function.Layout.QualifiedAccessName(access.Address.Register, access.Width)).Append("  [");
+        RoutePath.AppendTo(text, access);
+        string tail = text.Append(']').ToString();
+        tails[key] = (tail, port, access.RootComplex);
+        return tail;
     }
 
     private void Line(string text)
