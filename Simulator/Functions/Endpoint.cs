@@ -60,6 +60,7 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
     {
         base.Reset();
         ResetMsix();
+        Host?.MemoryDecodeChanged();
     }
 
     protected override void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes)
@@ -80,6 +81,9 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
                     Config.Set(index, 0xC, 0xF);
                 }
 
+                // Only reached while MEM is clear, when the BAR decodes nothing; told anyway, so that BAR lookups
+                // never depend on that rule.
+                Host?.MemoryDecodeChanged();
                 break;
             case RegisterHook.InterruptAndLatency:
                 // Byte 0x3E is OpenVMM's "latency timer", also shown at 0x0D.
@@ -90,9 +94,17 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
                 WriteMsiControl(index, data, lanes);
                 Host?.MessageStateChanged(this);
                 break;
+            case RegisterHook.Command:
+                uint before = Config.WriteMasked(index, data, lanes);
+                if (((before ^ Config.Read(index)) & (uint)CommandRegister.MemorySpaceEnable) != 0)
+                {
+                    Host?.MemoryDecodeChanged();
+                }
+
+                Host?.MessageStateChanged(this);
+                break;
             case RegisterHook.MsiMessage:
             case RegisterHook.MsixControl:
-            case RegisterHook.Command:
                 Config.WriteMasked(index, data, lanes);
                 Host?.MessageStateChanged(this);
                 break;

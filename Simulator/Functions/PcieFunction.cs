@@ -114,4 +114,7 @@ internal interface IFunctionHost
 
     /// <summary>A hot-plug slot's control or status was written by the guest.</summary>
     void SlotWritten(DownstreamPort port, uint oldDword, uint data, uint lanes);
+
+    /// <summary>An endpoint's memory decode changed (a BAR, Memory Space Enable, a reset): BAR lookups must follow.</summary>
+    void MemoryDecodeChanged();
 }

@@ -69,8 +69,11 @@ public sealed partial class ReplaySession
         }
         else
         {
-            var rc = Model.FindRootComplex(record.Address) ?? throw Bad(record, Columns.Address, Inv($"ECAM address 0x{record.Address:x} is in no root complex's window"));
-            rc.Window.TryDecode(record.Address, out var decoded);
+            if (!Model.TryDecodeEcam(record.Address, out var rc, out var decoded))
+            {
+                throw Bad(record, Columns.Address, Inv($"ECAM address 0x{record.Address:x} is in no root complex's window"));
+            }
+
             result = Model.Access(rc, decoded, width, isWrite, value);
         }
 
@@ -95,39 +98,23 @@ public sealed partial class ReplaySession
         int width = record.Width ?? 4;
         bool isWrite = record.Op == TraceOp.MmioWrite;
         ulong value = record.Value ?? 0;
-        foreach (var endpoint in Model.Endpoints)
+        if (Model.TryFindBar(record.Address, out var endpoint, out int bar, out ulong offset))
         {
-            if (endpoint.Port is null || !endpoint.MemorySpaceEnabled)
+            if (endpoint.Msix is { } msix && msix.Bar == bar)
             {
-                continue;
+                outcome.MmioTarget = MsixAccess(endpoint, msix, bar, offset, width, isWrite, value, outcome);
+            }
+            else
+            {
+                outcome.MmioTarget = Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (not modelled)");
+                if (!isWrite)
+                {
+                    outcome.ValueRead = ByteEnables.AllOnes(width);
+                }
             }
 
-            for (int bar = 0; bar < 6; bar += 2)
-            {
-                ulong size = endpoint.BarSize(bar);
-                ulong baseAddress = endpoint.BarBase(bar);
-                if (size == 0 || record.Address - baseAddress >= size)
-                {
-                    continue;
-                }
-
-                ulong offset = record.Address - baseAddress;
-                if (endpoint.Msix is { } msix && msix.Bar == bar)
-                {
-                    outcome.MmioTarget = MsixAccess(endpoint, msix, bar, offset, width, isWrite, value, outcome);
-                }
-                else
-                {
-                    outcome.MmioTarget = Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (not modelled)");
-                    if (!isWrite)
-                    {
-                        outcome.ValueRead = ByteEnables.AllOnes(width);
-                    }
-                }
-
-                CompareMmioRead(record, outcome);
-                return;
-            }
+            CompareMmioRead(record, outcome);
+            return;
         }
 
         outcome.MmioTarget = "unclaimed";
@@ -225,7 +212,8 @@ public sealed partial class ReplaySession
     /// <summary>The ports whose §6.7 state a record can change: every port on a reset, else the one it touches.</summary>
     private List<DownstreamPort> PortsTouched(TraceRecord record)
     {
-        var ports = new List<DownstreamPort>();
+        var ports = touchedPorts;
+        ports.Clear();
         switch (record.Op)
         {
             case TraceOp.Reset:
@@ -249,7 +237,11 @@ public sealed partial class ReplaySession
 
     private void SnapshotBefore(List<DownstreamPort> ports)
     {
-        before.Clear();
+        if (before.Count > 0)
+        {
+            before.Clear();
+        }
+
         foreach (var port in ports)
         {
             before[port] = PcieModel.Observe(port);
@@ -281,8 +273,13 @@ public sealed partial class ReplaySession
             }
         }
 
-        var messagesByPort = new Dictionary<DownstreamPort, int>();
-        foreach (var e in outcome.Events)
+        var messagesByPort = hotplugMessages;
+        if (messagesByPort.Count > 0)
+        {
+            messagesByPort.Clear();
+        }
+
+        foreach (var e in outcome.EventSpan)
         {
             if (e is MessageEvent { Message: { Origin: MessageOrigin.Hotplug, Source: DownstreamPort source } } m)
             {
@@ -317,6 +314,10 @@ public sealed partial class ReplaySession
             HotplugRuleChecker.CheckEmptyRead(empty.Name, read.Value, read.Width, outcome.Violations);
         }
     }
+
+    // Reused from step to step (a replay is one step at a time): the ports a step touched, its hotplug messages per port.
+    private readonly List<DownstreamPort> touchedPorts = [];
+    private readonly Dictionary<DownstreamPort, int> hotplugMessages = [];
 
     private static byte LaneEnables(int register, int width) => ByteEnables.TryGet(register, width, out byte enables) == AccessFault.None ? enables : (byte)0;
 

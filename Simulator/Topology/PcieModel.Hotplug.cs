@@ -49,6 +49,7 @@ public sealed partial class PcieModel
 
         endpoint.Reset();
         endpoint.Port = port;
+        MemoryDecodeChanged();
         port.Link(endpoint);
         events.Add(new HotplugEvent(port, endpoint, Added: true));
         if (port.SetPresence(true, latchEvents: true))
@@ -81,6 +82,7 @@ public sealed partial class PcieModel
 
         port.Unlink();
         endpoint.Port = null;
+        MemoryDecodeChanged();
         events.Add(new HotplugEvent(port, endpoint, Added: false));
         if (port.SetPresence(false, latchEvents: true))
         {

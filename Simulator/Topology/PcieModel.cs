@@ -167,6 +167,7 @@ public sealed partial class PcieModel : IFunctionHost
 
         ResetInterrupts();
         RoutingChanged();
+        MemoryDecodeChanged();
     }
 
     void IFunctionHost.RoutingChanged() => RoutingChanged();
