@@ -20,18 +20,15 @@ public static partial class PcieSimCommand
         {
             var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
             var profiles = Profiles(parse.GetValue(profile)!);
-            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec })).ToList();
-            var results = runs.Select(r => r.Result).ToList();
-            string text = string.Concat(runs.Select(r => r.Snapshot));
-            if (parse.GetValue(output) is { } outPath)
-            {
-                AtomicFile.WriteAllText(outPath, text);
-            }
-            else
-            {
-                stdout.Write(text);
-            }
+            string tracePath = parse.GetValue(trace)!;
 
+            // The snapshot streams to a temporary file (memory does not grow with the trace) and reaches --out or
+            // standard output only when every run completed: bad input writes nothing.
+            List<ReplayResult> ReplayAll(TextWriter writer) =>
+                [.. profiles.Select(p => TraceReplayer.Replay(tracePath, new ReplayOptions { Profile = p, Topology = spec }, writer))];
+            var results = parse.GetValue(output) is { } outPath
+                ? AtomicFile.WriteText(outPath, ReplayAll)
+                : AtomicFile.WriteToWhenComplete(stdout, ReplayAll);
             return results.Any(r => r.Mismatches > 0) ? Mismatch : results.Any(r => r.Violations > 0) ? Violations : Success;
         }));
         return command;

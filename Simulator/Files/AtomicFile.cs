@@ -60,6 +60,44 @@ public static class AtomicFile
         }
     }
 
+    /// <summary>
+    /// Streams text of any length to <paramref name="destination"/> (standard output) only once it is complete:
+    /// <paramref name="write"/> writes to a temporary file, copied to <paramref name="destination"/> when it returns
+    /// and deleted in any case. If it throws, nothing is written.
+    /// </summary>
+    public static T WriteToWhenComplete<T>(TextWriter destination, Func<TextWriter, T> write)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(write);
+        string temporary = Path.Combine(Path.GetTempPath(), "pciesim-" + Guid.NewGuid().ToString("N") + ".tmp");
+        try
+        {
+            T result;
+            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferBytes))
+            using (var writer = new StreamWriter(stream, Utf8NoBom, BufferBytes))
+            {
+                result = write(writer);
+            }
+
+            using (var reader = new StreamReader(temporary, Utf8NoBom, detectEncodingFromByteOrderMarks: false, BufferBytes))
+            {
+                char[] buffer = new char[BufferBytes];
+                int read;
+                while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    destination.Write(buffer, 0, read);
+                }
+            }
+
+            destination.Flush();
+            return result;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
     /// <summary>Large buffers: snapshots and generated traces run to gigabytes.</summary>
     private const int BufferBytes = 1 << 16;
 
