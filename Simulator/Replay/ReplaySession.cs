@@ -99,12 +99,65 @@ public sealed partial class ReplaySession
         return ready;
     }
 
-    /// <summary>Ends the replay: closes the last open step.</summary>
+    /// <summary>
+    /// Ends the replay: closes the last open step. Also legal mid-replay when the next record is not an
+    /// <c>msi</c> row (a save point): closing then gives the same outcome the next step would have.
+    /// </summary>
     public IReadOnlyList<StepOutcome> Finish()
     {
         var ready = new List<StepOutcome>(1);
         CloseCause(ready);
         return ready;
+    }
+
+    /// <summary>The session's state at a save point (no step open: call <see cref="Finish"/> first).</summary>
+    /// <exception cref="InvalidOperationException">A step is open: its <c>msi</c> rows may still come.</exception>
+    public SessionState SaveState()
+    {
+        if (cause is not null)
+        {
+            throw new InvalidOperationException("a step is open (its msi rows may still come): call Finish before saving");
+        }
+
+        var edges = checker.EdgeState.ToList();
+        edges.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new SessionState(Counters.Save(), edges);
+    }
+
+    /// <summary>Restores counters and edge state saved by <see cref="SaveState"/> into a session of the same model.</summary>
+    /// <param name="source">Where the state came from, for error messages.</param>
+    /// <exception cref="InputException">Counters that do not add up, or edge state for a port the model does not have.</exception>
+    public void RestoreState(SessionState state, string source)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (cause is not null)
+        {
+            throw new InvalidOperationException("a step is open: restore into a session that has not started");
+        }
+
+        var c = state.Counters;
+        long sum = 0;
+        foreach (long n in c.ByOp)
+        {
+            sum += n;
+        }
+
+        if (c.ByOp.Count != Enum.GetValues<TraceOp>().Length || c.ByOp.Any(n => n < 0) || sum != c.Records
+            || c.Mismatches < 0 || c.Violations < 0 || c.MessagesAccepted < 0 || c.MessagesDropped < 0 || c.Unroutable < 0 || c.Marked < 0)
+        {
+            throw new InputException(source, 0, 0, Inv($"the counters do not add up: {c.Records} records, {sum} by operation, none may be negative"));
+        }
+
+        foreach (var (port, _) in state.EdgeState)
+        {
+            if (Model.FindPort(port) is null)
+            {
+                throw new InputException(source, 0, 0, Inv($"edge state for port '{port}', which is not in the topology"));
+            }
+        }
+
+        Counters.Restore(c);
+        checker.RestoreEdgeState(state.EdgeState);
     }
 
     private void CloseCause(List<StepOutcome> ready)
@@ -176,6 +229,24 @@ public sealed class ReplayCounters
     public long Marked { get; private set; }
 
     public long ByOp(TraceOp op) => byOp[(int)op];
+
+    internal CountersState Save() => new(Records, [.. byOp], Mismatches, Violations, MessagesAccepted, MessagesDropped, Unroutable, Marked);
+
+    internal void Restore(CountersState state)
+    {
+        Records = state.Records;
+        for (int i = 0; i < byOp.Length; i++)
+        {
+            byOp[i] = state.ByOp[i];
+        }
+
+        Mismatches = state.Mismatches;
+        Violations = state.Violations;
+        MessagesAccepted = state.MessagesAccepted;
+        MessagesDropped = state.MessagesDropped;
+        Unroutable = state.Unroutable;
+        Marked = state.Marked;
+    }
 
     internal void Count(TraceOp op)
     {
