@@ -15,13 +15,16 @@ public static partial class PcieSimCommand
         var topology = new Option<string?>("--topology") { Description = "Topology file replacing the trace's '# topology:' lines." };
         var profile = ProfileOption("openvmm");
         var output = new Option<string?>("--out") { Description = "Write the snapshot to this file (atomically) instead of standard output." };
-        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output };
+        var (saveAt, stateFile, restore) = StateOptions();
+        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output, saveAt, stateFile, restore };
         command.SetAction(parse => Guard(stderr, () =>
         {
             var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
             var profiles = Profiles(parse.GetValue(profile)!);
-            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec })).ToList();
+            var state = StateRequest.From(parse, saveAt, stateFile, restore, profiles);
+            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec, SaveAt = state.SaveAt, Restore = state.Restore })).ToList();
             var results = runs.Select(r => r.Result).ToList();
+            state.WriteSaved(results);
             string text = string.Concat(runs.Select(r => r.Snapshot));
             if (parse.GetValue(output) is { } outPath)
             {

@@ -16,11 +16,24 @@ public sealed record ReplayOptions
 
     /// <summary>Called with every outcome as it becomes final, in row order (emitted traces, progress).</summary>
     public Action<StepOutcome>? OnOutcome { get; init; }
+
+    /// <summary>
+    /// Save the state after this row (<c>--save-at N</c>): N is the <c>seq</c> value when the trace has that
+    /// column, the data row number otherwise. The row must exist and not be followed by <c>msi</c> rows.
+    /// </summary>
+    public long? SaveAt { get; init; }
+
+    /// <summary>Start from this saved state (<c>--restore</c>) and replay the rows after its row.</summary>
+    public ReplayState? Restore { get; init; }
 }
 
 /// <summary>The result of replaying one trace under one profile.</summary>
 /// <param name="Records">Data rows replayed.</param>
-public sealed record ReplayResult(long Records, long Mismatches, long Violations);
+public sealed record ReplayResult(long Records, long Mismatches, long Violations)
+{
+    /// <summary>The state saved at <see cref="ReplayOptions.SaveAt"/>, or null.</summary>
+    public ReplayState? Saved { get; init; }
+}
 
 /// <summary>
 /// Replays a trace file end to end: header, topology (the trace's own or a replacement), every record through a
@@ -35,25 +48,45 @@ public static class TraceReplayer
         ArgumentNullException.ThrowIfNull(tracePath);
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(snapshot);
-        bool interruptComplete = HasMsiRows(tracePath);
+        var scan = Scan(tracePath, options);
         using var reader = TraceReader.Open(tracePath);
         var header = reader.Header;
         var spec = options.Topology ?? (header.TopologyLines.Count > 0
             ? TopologyParser.Parse(header.TopologyLines)
             : throw new InputException(header.Source, 1, 1, "the trace has no '# topology:' lines and no --topology was given"));
         var model = new PcieModel(spec, new ModelOptions { Profile = options.Profile });
-        var session = new ReplaySession(model, header.Source, interruptComplete);
+        var session = new ReplaySession(model, header.Source, scan.InterruptComplete);
         session.UseColumns(header.Columns);
+        int restoredRow = 0;
+        if (options.Restore is { } restore)
+        {
+            model.RestoreState(restore.Model, restore.Source);
+            session.RestoreState(restore.Session, restore.Source);
+            restoredRow = restore.Row;
+        }
+
         var writer = new SnapshotWriter(snapshot);
         writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations);
+        ReplayState? saved = null;
         while (reader.TryRead(out var record))
         {
+            if (record.Row <= restoredRow)
+            {
+                continue;
+            }
+
             Write(session.Step(record));
+            if (record.Row == scan.SaveRow)
+            {
+                // The scan made sure no msi row follows: the open step can be closed now.
+                Write(session.Finish());
+                saved = new ReplayState(header.Source, record.Row, record.Seq, model.SaveState(), session.SaveState());
+            }
         }
 
         Write(session.Finish());
         writer.WriteSummary(session);
-        return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count);
+        return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count) { Saved = saved };
 
         void Write(IReadOnlyList<StepOutcome> outcomes)
         {
@@ -73,18 +106,105 @@ public static class TraceReplayer
         return (text.ToString(), result);
     }
 
-    /// <summary>Whether the trace has an <c>msi</c> row (then it is interrupt-complete): a cheap first pass.</summary>
-    private static bool HasMsiRows(string tracePath)
+    /// <summary>What a cheap first pass learns: whether the trace has an <c>msi</c> row (then it is interrupt-complete) and the row to save after (0: none).</summary>
+    private readonly record struct TraceScan(bool InterruptComplete, int SaveRow);
+
+    /// <summary>
+    /// The first pass: finds <c>msi</c> rows, resolves <see cref="ReplayOptions.SaveAt"/> to a row and checks that
+    /// the save and restore points are legal, so bad input fails before anything is written.
+    /// </summary>
+    private static TraceScan Scan(string tracePath, ReplayOptions options)
     {
         using var reader = TraceReader.Open(tracePath);
+        string trace = reader.Header.Source;
+        bool bySeq = reader.Header.Columns.Seq != 0;
+        var restore = options.Restore;
+        bool msi = false;
+        int rows = 0, saveRow = 0;
+        TraceRecord? save = null, restored = null;
+        TraceRecord? saveGroupEnd = null, restoreGroupEnd = null;
         while (reader.TryRead(out var record))
         {
-            if (record.Op == TraceOp.Msi)
+            rows = record.Row;
+            msi |= record.Op == TraceOp.Msi;
+            if (options.SaveAt is { } n && (bySeq ? record.Seq == n : record.Row == n))
             {
-                return true;
+                if (save is not null)
+                {
+                    throw SaveAtError(options, Inv($"seq {n} is on rows {save.Row} and {record.Row} of {trace}: ambiguous"));
+                }
+
+                save = record;
+                saveRow = record.Row;
+            }
+
+            if (restore is not null && record.Row == restore.Row)
+            {
+                restored = record;
+            }
+
+            saveGroupEnd = FollowingMsi(save, saveGroupEnd, record);
+            restoreGroupEnd = FollowingMsi(restored, restoreGroupEnd, record);
+        }
+
+        if (restore is not null)
+        {
+            if (restored is null)
+            {
+                throw new InputException(restore.Source, 0, 0, Inv($"the state was saved after row {restore.Row} of {restore.Trace}; {trace} has {rows} data rows"));
+            }
+
+            if (restored.Seq != restore.Seq)
+            {
+                throw new InputException(restore.Source, 0, 0, Inv($"the state was saved after row {restore.Row} (seq {SeqText(restore.Seq)}) of {restore.Trace}; row {restore.Row} of {trace} has seq {SeqText(restored.Seq)}: not the same trace"));
+            }
+
+            if (restoreGroupEnd is not null)
+            {
+                throw new InputException(restore.Source, 0, 0, Inv($"row {restore.Row} of {trace} is followed by the msi rows it caused: not a save point"));
             }
         }
 
-        return false;
+        if (options.SaveAt is { } at)
+        {
+            string unit = bySeq ? "seq" : "data row";
+            if (save is null)
+            {
+                throw SaveAtError(options, bySeq
+                    ? Inv($"no row of {trace} has seq {at}")
+                    : Inv($"{trace} has {rows} data rows (it has no seq column: N is a data row number)"));
+            }
+
+            if (saveGroupEnd is { } last)
+            {
+                throw SaveAtError(options, Inv($"{unit} {at} is followed by the msi rows it caused (they are compared with it); save after the last of them, {(bySeq ? Inv($"seq {SeqText(last.Seq)} (row {last.Row})") : Inv($"row {last.Row}"))}"));
+            }
+
+            if (restore is not null && saveRow <= restore.Row)
+            {
+                throw SaveAtError(options, Inv($"{unit} {at} (row {saveRow}) is not after row {restore.Row}, where the restored state starts"));
+            }
+        }
+
+        return new TraceScan(msi, saveRow);
     }
+
+    /// <summary>Tracks the msi rows right after <paramref name="anchor"/>: returns the last such row so far (null: none).</summary>
+    private static TraceRecord? FollowingMsi(TraceRecord? anchor, TraceRecord? groupEnd, TraceRecord record)
+    {
+        if (anchor is null || record.Row <= anchor.Row)
+        {
+            return groupEnd;
+        }
+
+        bool contiguous = record.Row == (groupEnd ?? anchor).Row + 1;
+        return contiguous && record.Op == TraceOp.Msi ? record : groupEnd;
+    }
+
+    private static InputException SaveAtError(ReplayOptions options, string message) =>
+        new("command line", 0, 0, Inv($"--save-at {options.SaveAt}: {message}"));
+
+    private static string SeqText(long? seq) => seq is { } s ? s.ToString(System.Globalization.CultureInfo.InvariantCulture) : "none";
+
+    private static string Inv(FormattableString text) => text.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
