@@ -8,8 +8,15 @@ namespace PcieSim.ConfigSpace;
 /// <param name="Width">Number of bits.</param>
 /// <param name="Reset">Reset value of the field, not shifted.</param>
 /// <param name="HardwareDriven">The value follows model state (presence, link, a latch), so its reset value is not checked by attribute tests.</param>
-public sealed record FieldDefinition(string Name, int Bit, int Width, RegisterAttribute Attribute, uint Reset = 0, bool HardwareDriven = false)
+/// <param name="PowerOn">
+/// The value of a newly created function where it differs from <paramref name="Reset"/> (OpenVMM constructors that set
+/// more than their reset does); null when the two agree.
+/// </param>
+public sealed record FieldDefinition(string Name, int Bit, int Width, RegisterAttribute Attribute, uint Reset = 0, bool HardwareDriven = false, uint? PowerOn = null)
 {
+    /// <summary>The value of a newly created function, not shifted.</summary>
+    public uint Initial => PowerOn ?? Reset;
+
     /// <summary>Mask of the field's bits within the register.</summary>
     public uint Mask => (Width >= 32 ? uint.MaxValue : (1u << Width) - 1) << Bit;
 
@@ -43,6 +50,21 @@ public sealed record RegisterDefinition(string Name, int Offset, int Size, IRead
             foreach (var f in Fields)
             {
                 value |= (f.Reset << f.Bit) & f.Mask;
+            }
+
+            return value;
+        }
+    }
+
+    /// <summary>The value of a newly created function, fields placed (differs from <see cref="ResetValue"/> only where a field says so).</summary>
+    public uint PowerOnValue
+    {
+        get
+        {
+            uint value = 0;
+            foreach (var f in Fields)
+            {
+                value |= (f.Initial << f.Bit) & f.Mask;
             }
 
             return value;
