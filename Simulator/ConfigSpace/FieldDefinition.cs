@@ -42,40 +42,27 @@ public sealed record FieldDefinition(string Name, int Bit, int Width, RegisterAt
 public sealed record RegisterDefinition(string Name, int Offset, int Size, IReadOnlyList<FieldDefinition> Fields, RegisterHook Hook = RegisterHook.None)
 {
     /// <summary>Reset value of the whole register, fields placed.</summary>
-    public uint ResetValue
-    {
-        get
-        {
-            uint value = 0;
-            foreach (var f in Fields)
-            {
-                value |= (f.Reset << f.Bit) & f.Mask;
-            }
-
-            return value;
-        }
-    }
+    public uint ResetValue => Place(static f => f.Reset);
 
     /// <summary>The value of a newly created function, fields placed (differs from <see cref="ResetValue"/> only where a field says so).</summary>
-    public uint PowerOnValue
-    {
-        get
-        {
-            uint value = 0;
-            foreach (var f in Fields)
-            {
-                value |= (f.Initial << f.Bit) & f.Mask;
-            }
-
-            return value;
-        }
-    }
+    public uint PowerOnValue => Place(static f => f.Initial);
 
     /// <summary>Bits software can set (RW fields).</summary>
     public uint WriteMask => MaskOf(RegisterAttribute.RW);
 
     /// <summary>Bits software clears by writing 1 (RW1C fields).</summary>
     public uint Rw1cMask => MaskOf(RegisterAttribute.RW1C);
+
+    private uint Place(Func<FieldDefinition, uint> valueOf)
+    {
+        uint value = 0;
+        foreach (var f in Fields)
+        {
+            value |= (valueOf(f) << f.Bit) & f.Mask;
+        }
+
+        return value;
+    }
 
     /// <summary>The field holding bit <paramref name="bit"/>, if any.</summary>
     public FieldDefinition? FieldAt(int bit)
