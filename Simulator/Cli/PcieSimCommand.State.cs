@@ -18,7 +18,7 @@ public static partial class PcieSimCommand
     /// <summary>The save and restore options of one <c>replay</c>, checked; the restored state is read before anything runs.</summary>
     private sealed record StateRequest(long? SaveAt, string? StatePath, ReplayState? Restore)
     {
-        public static StateRequest From(ParseResult parse, Option<long?> saveAt, Option<string?> state, Option<string?> restore, BehaviourProfile[] profiles)
+        public static StateRequest From(ParseResult parse, Option<long?> saveAt, Option<string?> state, Option<string?> restore, BehaviourProfile[] profiles, bool emitting)
         {
             long? at = parse.GetValue(saveAt);
             string? path = parse.GetValue(state);
@@ -36,6 +36,12 @@ public static partial class PcieSimCommand
             if ((at is not null || restorePath is not null) && profiles.Length != 1)
             {
                 throw new InputException("command line", 0, 0, "--save-at and --restore work on one profile: use --profile openvmm or --profile spec");
+            }
+
+            if (restorePath is not null && emitting)
+            {
+                // An emitted trace replays on its own from reset; one that starts mid-trace would not.
+                throw new InputException("command line", 0, 0, "--emit-trace writes a whole trace: it cannot start from --restore");
             }
 
             return new StateRequest(at, path, restorePath is null ? null : StateFile.Read(restorePath));
