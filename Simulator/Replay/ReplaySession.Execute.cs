@@ -75,6 +75,7 @@ public sealed partial class ReplaySession
         }
 
         outcome.Access = result;
+        outcome.Route = RoutePath.Describe(result);
         if (!isWrite)
         {
             outcome.ValueRead = result.Value;

@@ -17,6 +17,12 @@ public sealed class StepOutcome
     /// <summary>The configuration access, for read and write rows.</summary>
     public ConfigAccessResult? Access { get; internal set; }
 
+    /// <summary>
+    /// The route of <see cref="Access"/> as it was when the access happened: an outcome held open for its msi rows
+    /// is written after the next row, which may have changed links (a hot-remove) the path is described from.
+    /// </summary>
+    public string? Route { get; internal set; }
+
     /// <summary>For mmio rows: what the address hit (e.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>) or <c>unclaimed</c>.</summary>
     public string? MmioTarget { get; internal set; }
 

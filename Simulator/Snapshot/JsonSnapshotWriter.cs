@@ -75,7 +75,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                WriteConfigAccess(record, outcome.Access!.Value);
+                WriteConfigAccess(record, outcome.Access!.Value, outcome.Route);
                 break;
             case TraceOp.HotAdd:
             case TraceOp.HotRemove:
@@ -190,7 +190,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         output.Write('\n');
     }
 
-    private void WriteConfigAccess(TraceRecord record, in ConfigAccessResult access)
+    private void WriteConfigAccess(TraceRecord record, in ConfigAccessResult access, string? route)
     {
         var a = access.Address;
         if (record.AddressKind == TraceAddressKind.Numeric)
@@ -203,7 +203,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         json.WriteNumber("width", access.Width);
         json.WriteString("value", Hex(access.Value));
         json.WriteString("status", StatusName(access.Status));
-        json.WriteString("route", RoutePath.Describe(access));
+        json.WriteString("route", route ?? RoutePath.Describe(access));
         if (access.Function is { } function)
         {
             json.WriteString("function", function.Name);

@@ -55,7 +55,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                AppendConfig(line, record, outcome.Access!.Value);
+                AppendConfig(line, record, outcome.Access!.Value, outcome.Route);
                 break;
             case TraceOp.HotAdd:
                 line.Append(record.Device).Append(" -> ").Append(record.Port);
@@ -262,7 +262,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         _ => "MSI",
     };
 
-    private static void AppendConfig(StringBuilder line, TraceRecord record, in ConfigAccessResult access)
+    private static void AppendConfig(StringBuilder line, TraceRecord record, in ConfigAccessResult access, string? route)
     {
         var a = access.Address;
         ushort segment = access.RootComplex?.Segment ?? record.Configuration.Segment;
@@ -278,7 +278,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
             line.Append("  ").Append(RegisterName(function.Layout, a.Register, access.Width));
         }
 
-        line.Append("  [").Append(RoutePath.Describe(access)).Append(']');
+        line.Append("  [").Append(route ?? RoutePath.Describe(access)).Append(']');
     }
 
     /// <summary>The register an access names, prefixed with its capability's label (<c>PCIe.SlotStatus</c>).</summary>
