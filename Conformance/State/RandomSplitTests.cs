@@ -1,10 +1,8 @@
 using System.Globalization;
 using System.Text;
-using PcieSim.Snapshot;
 using PcieSim.Files;
-using PcieSim.Replay;
+using PcieSim.Snapshot;
 using PcieSim.Topology;
-using PcieSim.Topology.Language;
 using static PcieSim.Conformance.State.StateSupport;
 
 namespace PcieSim.Conformance.State;
@@ -28,9 +26,6 @@ public class RandomSplitTests
         "# topology: --pcie-endpoint sw0-downstream-0:ep0,template=generic,bar0=16K,msix=8\n" +
         "# topology: --pcie-endpoint ep1,template=generic,msi=4 --pcie-endpoint nvme0,template=nvme\n" +
         "# topology: --gic-msi its\n";
-
-    /// <summary>The same topology as flags.</summary>
-    private static string TopologyText => TopologyLines.Replace("# topology:", "", StringComparison.Ordinal);
 
     /// <summary>Bus numbers as the tree of <c>pciesim topology</c> shows them: every function becomes reachable.</summary>
     private static readonly string[] Enumeration =
@@ -88,23 +83,10 @@ public class RandomSplitTests
         int splits = 0;
         for (int t = 0; t < Traces; t++)
         {
-            var (source, records) = GeneratedRecords(t);
+            var trace = GeneratedRecords(t);
             foreach (var profile in new[] { BehaviourProfile.OpenVmm, BehaviourProfile.Spec })
             {
-                var whole = Run(source, records, profile, null, saveEverywhere: false);
-                var saving = Run(source, records, profile, null, saveEverywhere: true);
-                string trace = Inv($"seed {Seed + t}, trace {t}, {SnapshotWriter.ProfileName(profile)}");
-                Assert.That(saving.Outcomes, Is.EqualTo(whole.Outcomes), trace + ": saving at every legal row does not change the replay");
-                Assert.That(saving.States, Is.Not.Empty, trace);
-                foreach (var (row, json) in saving.States)
-                {
-                    string what = Inv($"{trace}, split after row {row}");
-                    var restored = StateFile.Parse(Encoding.UTF8.GetBytes(json), "state.json");
-                    var tail = Run(source, records, profile, restored, saveEverywhere: false);
-                    Assert.That(tail.Outcomes, Is.EqualTo(whole.Outcomes.Where(o => o.Row > row).ToList()), what + ": outcomes");
-                    Assert.That(tail.Final, Is.EqualTo(whole.Final), what + ": final model and session state");
-                    splits++;
-                }
+                splits += CheckEverySplit(trace, profile, Inv($"seed {Seed + t}, trace {t}, {SnapshotWriter.ProfileName(profile)}"));
             }
         }
 
@@ -119,8 +101,7 @@ public class RandomSplitTests
         bool latched = false, pending = false, table = false, moved = false, edge = false, messages = false;
         for (int t = 0; t < Traces; t++)
         {
-            var (source, records) = GeneratedRecords(t);
-            foreach (var (_, json) in Run(source, records, BehaviourProfile.Spec, null, saveEverywhere: true).States)
+            foreach (var (_, json) in Run(GeneratedRecords(t), BehaviourProfile.Spec, null, saves: int.MaxValue).States)
             {
                 var state = StateFile.Parse(Encoding.UTF8.GetBytes(json), "state.json");
                 latched |= state.Model.Functions.Any(f => f.MsiLatch != 0);
@@ -135,68 +116,9 @@ public class RandomSplitTests
         Assert.That((latched, pending, table, moved, edge, messages), Is.EqualTo((true, true, true, true, true, true)), "MSI latch, MSI-X pending bit, an unmasked MSI-X vector at the ITS, a hot-added endpoint, a true §6.7.3.4 condition, a delivered message");
     }
 
-    /// <summary>What one replay did: each row's snapshot text, the states saved, and the state at the end.</summary>
-    private sealed record Replayed(List<(int Row, string Text)> Outcomes, List<(int Row, string Json)> States, string Final);
-
-    /// <summary>
-    /// Replays records through a session as <see cref="TraceReplayer"/> does (rows after a restored state's row; a
-    /// save after a row not followed by an msi row), cheaply enough to try every split point.
-    /// </summary>
-    private static Replayed Run(string source, List<TraceRecord> records, BehaviourProfile profile, ReplayState? restore, bool saveEverywhere)
-    {
-        var model = new PcieModel(TopologyParser.Parse(records.Count == 0 ? "" : TopologyText, "test"), new ModelOptions { Profile = profile });
-        var session = new ReplaySession(model, source, records.Any(r => r.Op == TraceOp.Msi));
-        if (restore is not null)
-        {
-            model.RestoreState(restore.Model, restore.Source);
-            session.RestoreState(restore.Session, restore.Source);
-        }
-
-        var outcomes = new List<(int, string)>();
-        var states = new List<(int, string)>();
-        for (int i = 0; i < records.Count; i++)
-        {
-            if (records[i].Row <= (restore?.Row ?? 0))
-            {
-                continue;
-            }
-
-            Take(session.Step(records[i]));
-            if (saveEverywhere && (i + 1 == records.Count || records[i + 1].Op != TraceOp.Msi))
-            {
-                Take(session.Finish());
-                states.Add((records[i].Row, StateFile.Serialize(new ReplayState(source, records[i].Row, records[i].Seq, model.SaveState(), session.SaveState()))));
-            }
-        }
-
-        Take(session.Finish());
-        string final = StateFile.Serialize(new ReplayState(source, records.Count, records[^1].Seq, model.SaveState(), session.SaveState()));
-        return new Replayed(outcomes, states, final);
-
-        void Take(IReadOnlyList<StepOutcome> ready)
-        {
-            foreach (var outcome in ready)
-            {
-                var text = new StringWriter(CultureInfo.InvariantCulture);
-                new SnapshotWriter(text).WriteStep(outcome);
-                outcomes.Add((outcome.Record.Row, text.ToString()));
-            }
-        }
-    }
-
     /// <summary>Trace <paramref name="index"/> of the run, read by the trace reader: its own seed, with and without a seq column, one in three interrupt-complete.</summary>
-    private static (string Source, List<TraceRecord> Records) GeneratedRecords(int index)
-    {
-        string text = Generate(new Random(Seed + index), withSeq: index % 2 == 0, interruptComplete: index % 3 == 0);
-        using var reader = TraceReader.Open(new MemoryStream(Encoding.UTF8.GetBytes(text)), Inv($"random-{index}.csv"));
-        var records = new List<TraceRecord>();
-        while (reader.TryRead(out var record))
-        {
-            records.Add(record);
-        }
-
-        return (reader.Header.Source, records);
-    }
+    private static LoadedTrace GeneratedRecords(int index) =>
+        Load(Encoding.UTF8.GetBytes(Generate(new Random(Seed + index), withSeq: index % 2 == 0, interruptComplete: index % 3 == 0)), Inv($"random-{index}.csv"));
 
     [Test]
     public void the_console_path_restores_a_generated_trace_like_the_session_path()
