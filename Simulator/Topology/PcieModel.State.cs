@@ -285,9 +285,11 @@ public sealed partial class PcieModel
             }
 
             int msixVectors = function is Endpoint { Msix: { } msix } ? msix.Vectors : 0;
-            if ((saved.Msix?.Count ?? 0) != msixVectors || (saved.Msix is null) != (msixVectors == 0))
+            if (saved.Msix is null != (msixVectors == 0) || (saved.Msix is { } table && table.Count != msixVectors))
             {
-                throw Bad(source, Inv($"function '{function.Name}': {(saved.Msix is null ? "no" : saved.Msix.Count.ToString(CultureInfo.InvariantCulture))} MSI-X vectors saved, the function has {msixVectors}"));
+                throw Bad(source, saved.Msix is null ? Inv($"function '{function.Name}': no MSI-X table saved, the function has {msixVectors} MSI-X vectors")
+                    : msixVectors == 0 ? Inv($"function '{function.Name}': an MSI-X table is saved, the function has no MSI-X capability")
+                    : Inv($"function '{function.Name}': {saved.Msix.Count} MSI-X vectors saved, the function has {msixVectors}"));
             }
 
             result.Add((function, saved));
