@@ -119,6 +119,14 @@ public static class StateFile
             bytes = bytes[3..];
         }
 
+        // JsonDocument checks the UTF-8 of strings only when they are read: check it all first.
+        if (System.Text.Unicode.Utf8.ToUtf16(bytes, new char[bytes.Length], out int valid, out _, replaceInvalidSequences: false) != System.Buffers.OperationStatus.Done)
+        {
+            int line = 1 + bytes[..valid].Count((byte)'\n');
+            int column = valid - bytes[..valid].LastIndexOf((byte)'\n');
+            throw new InputException(source, line, column, "not valid UTF-8");
+        }
+
         JsonDocument document;
         try
         {
