@@ -24,6 +24,9 @@ public static partial class PcieSimCommand
         root.Subcommands.Add(DecodeCommand(stdout, stderr));
         root.Subcommands.Add(ReplayCommand(stdout, stderr));
         root.Subcommands.Add(VerifyCommand(stdout, stderr));
+        root.Subcommands.Add(ImportCommand(stdout, stderr));
+        root.Subcommands.Add(LintCommand(stdout, stderr));
+        root.Subcommands.Add(RecordCommand(stdout, stderr));
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)
