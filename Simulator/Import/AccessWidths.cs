@@ -95,6 +95,12 @@ public static class AccessWidths
             return null;
         }
 
+        if (function.PointsToCapability(offset) && !function.Capabilities.ContainsKey(offset))
+        {
+            // A capability header not read yet: ID and Next Capability Pointer as a word; an extended header, a DWORD.
+            return offset >= 0x100 ? 4 : 2;
+        }
+
         foreach (var (cap, id) in function.Capabilities)
         {
             int rel = offset - cap;

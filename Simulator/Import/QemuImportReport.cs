@@ -86,7 +86,11 @@ public sealed class QemuImportReport
     /// <summary>The accounting as header comments (line lists shortened to <see cref="HeaderRanges"/> ranges per kind).</summary>
     internal IEnumerable<string> HeaderComments(QemuImportOptions options)
     {
-        if (MemoryMode)
+        if (ConfigRows == 0)
+        {
+            yield return "configuration rows: none (the log has no pci_cfg_* lines and no memory_region_ops lines on configuration space)";
+        }
+        else if (MemoryMode)
         {
             yield return Inv($"configuration rows: {ConfigRows} from memory_region_ops with their widths ({Join(mechanisms)})");
         }

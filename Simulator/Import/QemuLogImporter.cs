@@ -45,6 +45,9 @@ public static class QemuLogImporter
     /// <summary>QEMU q35's MMCONFIG base (PCIEXBAR default) when the log never shows the guest programming it.</summary>
     public const ulong Q35DefaultEcamBase = 0xB000_0000;
 
+    /// <summary>QEMU virt's high ECAM window (256 buses) when the log is an Arm guest's and never shows it.</summary>
+    public const ulong VirtDefaultEcamBase = 0x40_1000_0000;
+
     /// <summary>QEMU virt's GITS_TRANSLATER (0x08080000 ITS frame + 0x10000 + 0x40) when no topology names one.</summary>
     public const ulong VirtItsTranslater = 0x0809_0040;
 

@@ -41,6 +41,7 @@ internal sealed class QemuTopologyInference
     private readonly HashSet<FunctionAddress> expressed = [];
     private readonly Dictionary<FunctionAddress, string> portNames = [];
     private readonly Dictionary<FunctionAddress, string> hotAdded = [];
+    private readonly HashSet<string> declaredPorts = new(StringComparer.Ordinal);
 
     public QemuTopologyInference(
         Dictionary<FunctionAddress, RecordedFunction> functions,
@@ -79,14 +80,18 @@ internal sealed class QemuTopologyInference
         }
 
         comments.Add("the topology lines are inferred from the functions the log shows (QEMU's device models by ID and PCIe port type, the bus numbers the guest programmed); unnamed ports are rp-DD.F, switches sw-BB, endpoints ep-BB-DD.F");
+        ulong window = ecamBase ?? (its ? QemuLogImporter.VirtDefaultEcamBase : QemuLogImporter.Q35DefaultEcamBase);
         comments.Add(ecamBase is { } b
             ? Inv($"ECAM window: 0x{b:x}, {ecamBuses} buses, from the q35 MCH's PCIEXBAR as the guest programmed it")
-            : Inv($"ECAM window: the log never shows PCIEXBAR programmed; QEMU q35's 0x{QemuLogImporter.Q35DefaultEcamBase:x} assumed"));
+            : its
+                ? Inv($"ECAM window: an Arm guest (GICv3 ITS); QEMU virt's high ECAM 0x{window:x} assumed")
+                : Inv($"ECAM window: the log never shows PCIEXBAR programmed; QEMU q35's 0x{window:x} assumed"));
         NameEventPorts();
-        flags.Add(Inv($"--pcie-root-complex {RootComplex},segment=0,start_bus=0,end_bus={ecamBuses - 1},ecam_base=0x{ecamBase ?? QemuLogImporter.Q35DefaultEcamBase:x}"));
+        flags.Add(Inv($"--pcie-root-complex {RootComplex},segment=0,start_bus=0,end_bus={ecamBuses - 1},ecam_base=0x{window:x}"));
         foreach (var port in Present().Where(f => f.Address.Bus == 0 && RoleOf(f) == Role.RootPort))
         {
             string name = PortName(port, Inv($"rp-{port.Address.Devfn >> 3:x2}.{port.Address.Devfn & 7}"));
+            declaredPorts.Add(name);
             flags.Add(Inv($"--pcie-root-port {RootComplex}:{name},addr=0x{port.Address.Devfn >> 3:x2}.{port.Address.Devfn & 7}{SlotOptions([port])}"));
             expressed.Add(port.Address);
             Below(port, name);
@@ -99,7 +104,10 @@ internal sealed class QemuTopologyInference
             comments.Add(Inv($"interrupts: a GICv3 ITS; GITS_TRANSLATER 0x{QemuLogImporter.VirtItsTranslater:x} is QEMU virt's (the ITS trace event gives only the offset)"));
         }
 
-        comments.Add("endpoints: template=generic with the recorded IDs and class; QEMU's BARs and capabilities are not expressed");
+        if (flags.Any(f => f.StartsWith("--pcie-endpoint ", StringComparison.Ordinal)))
+        {
+            comments.Add("endpoints: template=generic with the recorded IDs, class and subsystem; QEMU's BARs and capabilities are not expressed");
+        }
         NotExpressible();
         try
         {
@@ -181,6 +189,7 @@ internal sealed class QemuTopologyInference
             }
 
             portNames[d.Address] = dspName;
+            declaredPorts.Add(dspName);
             Below(d, dspName);
         }
     }
@@ -232,9 +241,9 @@ internal sealed class QemuTopologyInference
                 comments.Add("hot-added " + e.Device + ": no function of it answered a read below its port; declared with the generic template's IDs");
             }
 
-            if (!portNames.ContainsValue(e.Port))
+            if (!declaredPorts.Contains(e.Port))
             {
-                comments.Add("the event log's port '" + e.Port + "' is not a port of the inferred topology (give the port's address in the event log, or --topology)");
+                comments.Add("the event log's port '" + e.Port + "' is not a port of the inferred topology (the log does not show that function as a port, or the event log gives no address for it); give --topology");
             }
         }
     }
@@ -309,7 +318,8 @@ internal sealed class QemuTopologyInference
     {
         string ids = f.Ids is uint id ? Inv($",vendor=0x{id & 0xFFFF:x4},device=0x{id >> 16:x4}") : string.Empty;
         string cls = f.ClassCode is uint c ? Inv($",class=0x{c:x6}") : string.Empty;
-        return "--pcie-endpoint " + portPrefix + name + ",template=generic" + ids + cls;
+        string subsystem = f.HeaderLayout == 0 && f.Get(0x2C, 4) is uint s ? Inv($",subsystem=0x{s & 0xFFFF:x4}:0x{s >> 16:x4}") : string.Empty;
+        return "--pcie-endpoint " + portPrefix + name + ",template=generic" + ids + cls + subsystem;
     }
 
     private string Label(RecordedFunction f)

@@ -85,6 +85,9 @@ public sealed class RecordedFunction
         return null;
     }
 
+    /// <summary>Whether a capability header is expected at <paramref name="offset"/> (a pointer read so far leads there), though not read yet.</summary>
+    public bool PointsToCapability(int offset) => pointers.Contains(offset) || (offset >= 0x100 && extendedPointers.Contains(offset));
+
     /// <summary>Takes a recorded read: its value is what the function answered.</summary>
     public void Read(int offset, int width, ulong value)
     {
