@@ -77,8 +77,8 @@ internal sealed class LintedPort(RecordedFunction function, int cap)
     /// <summary>Data Link Layer Link Active changed between two Link Status reads: a DLLSC event must show.</summary>
     public (RowRef From, RowRef To)? PendingLinkChange { get; set; }
 
-    /// <summary>DLLSC written with 1 since the link change began (it may have been cleared unseen).</summary>
-    public bool DllscClearedSinceLinkChange { get; set; }
+    /// <summary>DLLSC read as 1, or written with 1, since the last Link Status read: a link change may have been reported in between.</summary>
+    public bool DllscSinceLinkRead { get; set; }
 
     /// <summary>A Link Status read with DLLLA 1 while the slot read empty: presence must read 0 again to be a finding.</summary>
     public (RowRef Row, ushort LinkStatus, int HotplugEpoch)? PendingLinkWithoutPresence { get; set; }

@@ -370,7 +370,10 @@ public static class TraceLinter
             port.OnesWrittenSinceStatusRead |= ones;
             if ((ones & LintedPort.Dllsc) != 0)
             {
-                port.DllscClearedSinceLinkChange = true;
+                port.DllscSinceLinkRead = true;
+
+                // Cleared before a read showed it: whether the link change was reported cannot be known.
+                port.PendingLinkChange = null;
             }
 
             if (!alsoControl)
@@ -501,10 +504,15 @@ public static class TraceLinter
                 }
             }
 
+            if ((value & LintedPort.Dllsc) != 0)
+            {
+                port.DllscSinceLinkRead = true;
+            }
+
             if (port.PendingLinkChange is { } change)
             {
                 port.PendingLinkChange = null;
-                if ((value & LintedPort.Dllsc) == 0 && !port.DllscClearedSinceLinkChange)
+                if ((value & LintedPort.Dllsc) == 0)
                 {
                     Find(at, HotplugRule.Dlllarc, port, Inv(
                         $"DLL Link Active changed between the Link Status reads at rows {change.From.Row} and {change.To.Row} (Link Capabilities 0x{port.LinkCapabilities:x8} reports DLL Link Active Reporting), but Slot Status reads 0x{value:x4}: no DLLSC, and none cleared since"));
@@ -571,12 +579,15 @@ public static class TraceLinter
                 Find(at, HotplugRule.LinkUp, port, Inv($"Link Status 0x{value:x4}: DLL Link Active with Negotiated Link Width {width} and Link Training {(value >> 11) & 1}"));
             }
 
+            // The change happened between the two Link Status reads; DLLSC must show in a Slot Status read after it,
+            // unless a read or a write between the two link reads already saw it or cleared it.
             if (port.LinkStatus is ushort before && port.LinkResetEpoch == resetEpoch && ((before ^ value) & LintedPort.Dllla) != 0
-                && port.LinkActiveReporting == true && port.SlotImplemented == true)
+                && port.LinkActiveReporting == true && port.SlotImplemented == true && !port.DllscSinceLinkRead)
             {
                 port.PendingLinkChange = (port.LinkRow, at);
-                port.DllscClearedSinceLinkChange = false;
             }
+
+            port.DllscSinceLinkRead = false;
 
             if (dllla && port.Status is ushort status && (status & LintedPort.Pds) == 0 && port.SlotImplemented == true
                 && port.StatusHotplugEpoch == hotplugEpoch)
