@@ -105,7 +105,7 @@ public static class QemuRecorder
         var events = new List<QmpEvent>();
         try
         {
-            using var qmp = QmpClient.Connect(socket, TimeSpan.FromSeconds(10));
+            using var qmp = Connect(qemu, socket, options, stderrText);
             if (options.HotplugAtBoot.Count > 0)
             {
                 foreach (var action in options.HotplugAtBoot)
@@ -231,6 +231,19 @@ public static class QemuRecorder
             {
                 return;
             }
+        }
+    }
+
+    private static QmpClient Connect(Process qemu, string socket, QemuRecordOptions options, Task<string> stderr)
+    {
+        try
+        {
+            return QmpClient.Connect(socket, TimeSpan.FromSeconds(10));
+        }
+        catch (IOException) when (qemu.WaitForExit(TimeSpan.FromSeconds(1)))
+        {
+            string last = stderr.Wait(TimeSpan.FromSeconds(5)) ? LastLine(stderr) : string.Empty;
+            throw new IOException(Inv($"record qemu: QEMU exited with {qemu.ExitCode} before QMP answered: {last}; work folder kept: {options.WorkDirectory}"));
         }
     }
 

@@ -40,16 +40,21 @@ public sealed class QmpClient : IDisposable
                 client.Execute("qmp_capabilities", null);
                 return client;
             }
-            catch (SocketException) when (clock.Elapsed < timeout)
+            catch (SocketException error)
             {
                 socket.Dispose();
+                if (clock.Elapsed >= timeout)
+                {
+                    throw new IOException($"QMP: could not connect to {path}: {error.Message}", error);
+                }
+
                 Thread.Sleep(50);
             }
         }
     }
 
     /// <summary>Runs a command and returns its <c>return</c> value.</summary>
-    /// <exception cref="InvalidOperationException">QEMU answered with an error.</exception>
+    /// <exception cref="IOException">QEMU answered with an error, or closed the socket.</exception>
     public JsonNode? Execute(string command, IReadOnlyList<KeyValuePair<string, string>>? arguments)
     {
         var request = new JsonObject { ["execute"] = command };
@@ -70,7 +75,7 @@ public sealed class QmpClient : IDisposable
             var answer = ReadObject();
             if (answer["error"] is JsonObject error)
             {
-                throw new InvalidOperationException($"QMP {command}: {error["class"]}: {error["desc"]}");
+                throw new IOException($"QMP {command}: {error["class"]}: {error["desc"]}");
             }
 
             if (answer.ContainsKey("return"))
