@@ -15,12 +15,13 @@ public static partial class PcieSimCommand
         var topology = new Option<string?>("--topology") { Description = "Topology file replacing the trace's '# topology:' lines." };
         var profile = ProfileOption("openvmm");
         var output = new Option<string?>("--out") { Description = "Write the snapshot to this file (atomically) instead of standard output." };
-        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output };
+        var vmmEnumerate = new Option<bool>("--vmm-enumerate") { Description = "Start from OpenVMM's pre-boot enumeration (bus numbers, BARs, windows) and run it again after every reset." };
+        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output, vmmEnumerate };
         command.SetAction(parse => Guard(stderr, () =>
         {
             var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
             var profiles = Profiles(parse.GetValue(profile)!);
-            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec })).ToList();
+            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec, VmmEnumerate = parse.GetValue(vmmEnumerate) })).ToList();
             var results = runs.Select(r => r.Result).ToList();
             string text = string.Concat(runs.Select(r => r.Snapshot));
             if (parse.GetValue(output) is { } outPath)
