@@ -47,7 +47,7 @@ public static class EnumerationInvariants
         var bars = new List<(Endpoint Endpoint, int Index, AddressWindow Range)>();
         foreach (var rc in model.RootComplexes)
         {
-            var scope = new Scope(rc.Name, rc.StartBus, rc.StartBus + 1, rc.EndBus, Windowed: false, null, null);
+            var scope = new Scope(rc.Name, Programmed: true, rc.StartBus, rc.StartBus + 1, rc.EndBus, Windowed: false, null, null);
             CheckSiblings(rc.RootPorts, scope, findings, bars);
         }
 
@@ -67,12 +67,10 @@ public static class EnumerationInvariants
     }
 
     /// <summary>What a parent forwards below it: the bus its children sit on, the buses they may take, its windows.</summary>
-    /// <param name="Low">Lowest bus a child bridge may take; above <paramref name="High"/> when the parent is unprogrammed.</param>
+    /// <param name="Programmed">The parent's bus numbers are programmed (not 0..0, not inverted): it forwards anything.</param>
+    /// <param name="Low">Lowest bus a child bridge may take (above <paramref name="High"/> when there is no room).</param>
     /// <param name="Windowed">The parent is a bridge with memory windows (a root complex's apertures are not judged).</param>
-    private sealed record Scope(string Parent, int Bus, int Low, int High, bool Windowed, AddressWindow? Memory, AddressWindow? Prefetchable)
-    {
-        public bool Enumerated => Low <= High;
-    }
+    private sealed record Scope(string Parent, bool Programmed, int Bus, int Low, int High, bool Windowed, AddressWindow? Memory, AddressWindow? Prefetchable);
 
     private static void CheckSiblings<T>(IReadOnlyList<T> bridges, Scope scope, List<EnumerationFinding> findings, List<(Endpoint, int, AddressWindow)> bars)
         where T : BridgeFunction
@@ -82,7 +80,7 @@ public static class EnumerationInvariants
         foreach (var bridge in bridges)
         {
             var child = CheckBridge(bridge, scope, findings, bars);
-            if (child.Enumerated)
+            if (child.Programmed)
             {
                 var range = new BusRange((byte)bridge.SecondaryBus, (byte)bridge.SubordinateBus);
                 foreach (var (other, otherRange) in ranges)
@@ -133,9 +131,14 @@ public static class EnumerationInvariants
             {
                 findings.Add(new EnumerationFinding(BusNest, bridge.Name, Inv($"buses {secondary:x2}-{subordinate:x2} are inverted (secondary above subordinate)")));
             }
-            else if (!parent.Enumerated)
+            else if (!parent.Programmed)
             {
                 findings.Add(new EnumerationFinding(BusNest, bridge.Name, Inv($"buses {secondary:x2}-{subordinate:x2} below {parent.Parent}, whose bus numbers are unprogrammed (0..0) or inverted")));
+            }
+            else if (parent.Low > parent.High)
+            {
+                findings.Add(new EnumerationFinding(BusNest, bridge.Name, Inv(
+                    $"buses {secondary:x2}-{subordinate:x2} below {parent.Parent}, which forwards no bus above the bus {parent.Bus:x2} it sits on")));
             }
             else if (secondary < parent.Low || subordinate > parent.High)
             {
@@ -145,7 +148,7 @@ public static class EnumerationInvariants
 
             var memory = MemoryWindow(bridge);
             var prefetchable = PrefetchableWindow(bridge);
-            if (parent.Enumerated && parent.Windowed)
+            if (parent.Programmed && parent.Windowed)
             {
                 CheckWindowNest(bridge, "memory", memory, parent, prefetchableChild: false, findings);
                 CheckWindowNest(bridge, "prefetchable", prefetchable, parent, prefetchableChild: true, findings);
@@ -153,7 +156,7 @@ public static class EnumerationInvariants
 
             scope = secondary > subordinate
                 ? Unprogrammed(bridge)
-                : new Scope(bridge.Name, secondary, secondary + 1, subordinate, Windowed: true, memory, prefetchable);
+                : new Scope(bridge.Name, Programmed: true, secondary, secondary + 1, subordinate, Windowed: true, memory, prefetchable);
         }
 
         switch (bridge)
@@ -204,7 +207,7 @@ public static class EnumerationInvariants
             bool prefetchable = (endpoint.Config.Read((HeaderOffsets.Bar0 >> 2) + index) & 0x8) != 0;
             var range = new AddressWindow(address, address + size - 1 < address ? ulong.MaxValue : address + size - 1);
             bars.Add((endpoint, index, range));
-            if (!port.Enumerated)
+            if (!port.Programmed)
             {
                 continue;
             }
@@ -219,7 +222,7 @@ public static class EnumerationInvariants
     }
 
     /// <summary>A bridge that forwards nothing: bus numbers 0..0 or inverted.</summary>
-    private static Scope Unprogrammed(BridgeFunction bridge) => new(bridge.Name, -1, 1, 0, Windowed: true, null, null);
+    private static Scope Unprogrammed(BridgeFunction bridge) => new(bridge.Name, Programmed: false, -1, 1, 0, Windowed: true, null, null);
 
     /// <summary>Memory Base/Limit (0x20): bits 31:20 of base and limit; the limit's low 20 bits are all ones.</summary>
     private static AddressWindow? MemoryWindow(BridgeFunction bridge)
