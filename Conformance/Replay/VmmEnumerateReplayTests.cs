@@ -92,6 +92,23 @@ public sealed class VmmEnumerateReplayTests
     }
 
     [Test]
+    public void the_writer_writes_the_replay_line_and_keeps_a_replay_like_comment_a_comment()
+    {
+        var text = new StringWriter();
+        using (var writer = new TraceWriter(text, ["--pcie-root-complex rc0"], ["replay: --vmm-enumerate is a comment here"], ["op"], leaveOpen: true, vmmEnumerate: true))
+        {
+        }
+
+        var header = Header(text.ToString());
+        Assert.Multiple(() =>
+        {
+            Assert.That(text.ToString(), Does.StartWith("#replay: --vmm-enumerate is a comment here\n# replay: --vmm-enumerate\n# topology: --pcie-root-complex rc0\n"));
+            Assert.That(header.VmmEnumerateLine, Is.EqualTo(2));
+            Assert.That(header.Comments, Is.EqualTo(new[] { "replay: --vmm-enumerate is a comment here" }));
+        });
+    }
+
+    [Test]
     public void the_option_and_the_replay_line_give_the_same_snapshot()
     {
         string rows = "op,address,width,value\nread,00:00.0@0x018,4,0x00010100\nread,01:00.0@0x010,4,0x0000000c\nread,01:00.0@0x014,4,0x00000080\n";
