@@ -460,3 +460,101 @@ public sealed class ResourceAssignmentTopologyTests
 
     private static string EnumerationDescription(FunctionAssignment function) => PcieSim.Snapshot.EnumerationText.Describe(function);
 }
+
+/// <summary>
+/// OpenVMM's enumeration over seeded random topologies (fixed seeds, so a failure names a reproducible case): it
+/// succeeds, keeps every enumeration invariant, numbers buses as <see cref="BusNumbering"/> (what <c>pciesim topology</c>
+/// prints) does, and gives each plugged endpoint BAR an address inside its aperture.
+/// </summary>
+[TestFixture]
+public sealed class ResourceAssignmentSweepTests
+{
+    private static string RandomTopology(int seed)
+    {
+        var random = new Random(seed);
+        var flags = new List<string>();
+        var free = new List<string>();
+        int rootComplexes = random.Next(1, 4);
+        for (int r = 0; r < rootComplexes; r++)
+        {
+            flags.Add(FormattableString.Invariant($"--pcie-root-complex rc{r},segment={r},high_mmio=64G"));
+            if (random.Next(4) == 0)
+            {
+                flags.Add(FormattableString.Invariant($"--amd-iommu rc{r}"));
+            }
+
+            int ports = random.Next(0, 7);
+            for (int p = 0; p < ports; p++)
+            {
+                flags.Add(FormattableString.Invariant($"--pcie-root-port rc{r}:rc{r}p{p}{(random.Next(2) == 0 ? ",hotplug" : "")}"));
+                free.Add(FormattableString.Invariant($"rc{r}p{p}"));
+            }
+        }
+
+        int switches = 0, endpoints = 0;
+        while (free.Count > 0)
+        {
+            int pick = random.Next(free.Count);
+            string port = free[pick];
+            free.RemoveAt(pick);
+            switch (random.Next(5))
+            {
+                case 0 when switches < 6:
+                    int downstream = random.Next(1, 5);
+                    string name = FormattableString.Invariant($"sw{switches++}");
+                    flags.Add(FormattableString.Invariant($"--pcie-switch {port}:{name},num_downstream_ports={downstream}"));
+                    for (int d = 0; d < downstream; d++)
+                    {
+                        free.Add(FormattableString.Invariant($"{name}-downstream-{d}"));
+                    }
+
+                    break;
+                case 1:
+                    flags.Add(FormattableString.Invariant($"--pcie-endpoint {port}:e{endpoints++},template=nvme"));
+                    break;
+                case 2:
+                case 3:
+                    string bars = string.Join(',', new[] { 0, 2, 4 }.Where(_ => random.Next(2) == 0)
+                        .Select(i => FormattableString.Invariant($"bar{i}={4 << random.Next(0, 15)}K")));
+                    flags.Add(FormattableString.Invariant($"--pcie-endpoint {port}:e{endpoints++},template=generic{(bars.Length > 0 ? "," + bars : "")}"));
+                    break;
+                default:
+                    break; // an empty port
+            }
+        }
+
+        return string.Join(' ', flags);
+    }
+
+    public static IEnumerable<int> Seeds() => Enumerable.Range(1, 60);
+
+    [TestCaseSource(nameof(Seeds))]
+    public void random_topology_is_enumerated_consistently(int seed)
+    {
+        string flags = RandomTopology(seed);
+        var model = Topo.Build(flags);
+        var result = VmmEnumerator.Run(model);
+        Assert.That(result.Error, Is.Null, flags);
+        Assert.That(EnumerationInvariants.Check(model), Is.Empty, flags);
+        var numbering = new BusNumbering(model);
+        Assert.Multiple(() =>
+        {
+            foreach (var port in model.Ports)
+            {
+                Assert.That(port.AssignedBusRange, Is.EqualTo(numbering.RangeOf(port)), port.Name + " in " + flags);
+            }
+
+            foreach (var rc in result.RootComplexes)
+            {
+                foreach (var function in rc.AllFunctions.Where(f => !f.IsBridge))
+                {
+                    Assert.That(function.Bus, Is.EqualTo(numbering.BusOf(function.Target!)), function.Bdf + " in " + flags);
+                    foreach (var bar in function.Bars)
+                    {
+                        Assert.That(bar.Address, Is.InRange(rc.HighMmio!.Value.Base, rc.HighMmio.Value.End - bar.Size), function.Bdf + " in " + flags);
+                    }
+                }
+            }
+        });
+    }
+}

@@ -16,7 +16,7 @@ internal sealed record SubtreeSizing(ulong Mem32, ulong Mem64, ulong Align32, ul
 /// <summary>Phase 2 of OpenVMM's resource assignment (<c>assign.rs</c>): sizing, allocation and programming.</summary>
 internal static partial class ResourceAssignment
 {
-    /// <summary>Bridge memory windows have 1 MiB granularity (PCIe Base Spec r6.0 §7.5.1.3.8).</summary>
+    /// <summary>Bridge memory windows have 1 MiB granularity (PCIe Base Spec r6.0 §7.5.1.3, Memory Base/Limit: address bits 31:20).</summary>
     internal const ulong BridgeWindowAlignment = 1UL << 20;
 
     /// <summary>The 16-bit Memory Base/Limit address bits (31:20 of the address, in bits 15:4).</summary>

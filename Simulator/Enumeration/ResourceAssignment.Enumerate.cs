@@ -84,16 +84,16 @@ internal sealed class DiscoveredDevice(byte bus, byte device, byte function, boo
 /// </remarks>
 internal static partial class ResourceAssignment
 {
-    /// <summary>Offset of the first extended capability (PCIe Base Spec r6.0 §7.6).</summary>
+    /// <summary>Offset of the first extended capability (PCIe Base Spec r6.0 §7.6, extended configuration space).</summary>
     internal const ushort ExtendedCapabilityStart = 0x100;
 
-    /// <summary>Alternative Routing-ID Interpretation extended capability ID (§7.8.8).</summary>
+    /// <summary>Alternative Routing-ID Interpretation extended capability ID (PCIe Base 7.0 §7.8.8, as OpenVMM cites it).</summary>
     internal const ushort AriCapabilityId = 0x000E;
 
-    /// <summary>Single Root I/O Virtualization extended capability ID (§9.3.3).</summary>
+    /// <summary>Single Root I/O Virtualization extended capability ID (PCIe Base Spec, SR-IOV Extended Capability).</summary>
     internal const ushort SriovCapabilityId = 0x0010;
 
-    /// <summary>PCI Express capability ID (§7.5.3).</summary>
+    /// <summary>PCI Express capability ID (PCIe Base Spec r6.0 §7.5.3).</summary>
     private const byte PciExpressCapabilityId = 0x10;
 
     private const ushort CommandStatus = 0x04;
@@ -145,7 +145,7 @@ internal static partial class ResourceAssignment
                 bool bridge0 = HeaderLayout(header) == 1;
                 bool multiFunction = (header & 0x0080_0000) != 0;
 
-                // An ARI Device occupies Device 0 and has the ARI capability in Function 0 (§6.13), reachable
+                // An ARI Device occupies Device 0 and has the ARI capability in Function 0 (PCIe Base 7.0 §6.13), reachable
                 // without ARI forwarding; enable forwarding above it before walking its Function list.
                 ushort? ari = device == 0 ? FindExtendedCapability(bus, devfn0, AriCapabilityId) : null;
                 bool ariForwarding = false;
@@ -176,7 +176,7 @@ internal static partial class ResourceAssignment
                 }
 
                 // Header types and SR-IOV capabilities first: ARI Capable Hierarchy must be set before First VF
-                // Offset and VF Stride are read (§9.3.3.3.5).
+                // Offset and VF Stride are read (PCIe Base 7.0 §9.4.3.3.5 and §9.2.1.2, as OpenVMM cites them).
                 var functions = new List<(byte Function, byte Devfn, bool Bridge, ushort? Sriov)>(functionNumbers.Count);
                 foreach (byte f in functionNumbers)
                 {
@@ -327,8 +327,8 @@ internal static partial class ResourceAssignment
         }
 
         /// <summary>
-        /// Sets ARI Forwarding Enable in the port above an ARI or SR-IOV device if the port supports it (§6.13,
-        /// §7.5.3.15, §7.5.3.16); true when it is (now) set.
+        /// Sets ARI Forwarding Enable in the port above an ARI or SR-IOV device if the port supports it (PCIe Base
+        /// 7.0 §6.13, §7.5.3.15, §7.5.3.16, as OpenVMM cites them); true when it is (now) set.
         /// </summary>
         private bool EnableAriForwarding(DiscoveredDevice port)
         {
@@ -365,7 +365,7 @@ internal static partial class ResourceAssignment
             }
         }
 
-        /// <summary>An ARI Device's Function Numbers: the Next Function Number list from Function 0 (§7.8.8.2).</summary>
+        /// <summary>An ARI Device's Function Numbers: the Next Function Number list from Function 0 (PCIe Base 7.0 §7.8.8.2).</summary>
         private List<byte> AriFunctionList(byte bus)
         {
             var functions = new List<byte>();
@@ -409,7 +409,7 @@ internal static partial class ResourceAssignment
         }
 
         /// <summary>
-        /// Sizes BARs by writing all-ones and reading back (§7.5.1.2.1); the BARs are left holding the probe value.
+        /// Sizes BARs by writing all-ones and reading back (PCIe Base Spec r6.0 §7.5.1.2.1); the BARs are left holding the probe value.
         /// A readback of 0 is no BAR; I/O BARs are skipped; a 64-bit BAR also probes its upper half unless it is
         /// the last slot (then it is sized as 32-bit, as OpenVMM does).
         /// </summary>
@@ -468,7 +468,7 @@ internal static partial class ResourceAssignment
         }
 
         /// <summary>
-        /// TotalVFs, the bus of the last VF and the VF BAR sizes of an SR-IOV PF (§9.3.3), or null when it has no
+        /// TotalVFs, the bus of the last VF and the VF BAR sizes of an SR-IOV PF, or null when it has no
         /// VFs or a zero stride. Reads Vendor/Device first: OpenVMM skips SR-IOV on 10de:2941.
         /// </summary>
         private (ushort Offset, int MaxVfBus, ushort TotalVfs, List<DiscoveredBar> VfBars)? ProbeSriov(byte bus, byte devfn, ushort? sriovOffset)
