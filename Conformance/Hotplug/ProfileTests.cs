@@ -219,6 +219,7 @@ public class ProfileTests
         b.Write(ep, 0x04, 2, 0x0000);
         b.Write(ep, ep.Msi!.Offset + 4, 4, (uint)Bench.ItsTranslater);
         b.Write(ep, ep.Msi.Offset + 0xC, 2, 0x0050);
+        b.Write(ep, ep.Msi.Offset + 0x10, 4, 0); // a new device's mask bits are all-ones (OpenVMM msi_cap.rs)
         b.Write(ep, ep.Msi.Offset + 2, 2, 0x0001);
         var raised = b.Step(() => b.Model.Raise(ep, 0));
         Assert.That(raised.Single().Delivery, Is.EqualTo(new Delivery(DeliveryStatus.Accepted, 0x0200u, 0x50u, null, null)));

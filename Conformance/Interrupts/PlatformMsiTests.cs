@@ -10,7 +10,7 @@ namespace PcieSim.Conformance.Interrupts;
 /// <c>msix.rs</c> tests adapted: delivery uses the address and data current at raise time).
 /// </summary>
 [TestFixture]
-public class PlatformMsiTests
+public partial class PlatformMsiTests
 {
     private static (Bench B, Endpoint Ep) Generic(string gic, string options = "msi=1", BehaviourProfile profile = BehaviourProfile.OpenVmm)
     {

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using PcieSim.Cli;
 using PcieSim.Files;
 using PcieSim.Replay;
@@ -203,6 +204,52 @@ public sealed class VmmEnumerateReplayTests
             Assert.That((error.Line, error.Column), Is.EqualTo((5, 1)));
             Assert.That(error.Message, Is.EqualTo("reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: "
                 + "rc0: high_mmio MMIO exhaustion: need 0x300000 bytes, have 0x100000"));
+        });
+    }
+
+    [Test]
+    public void the_json_snapshot_carries_the_enumeration_in_the_header_and_under_a_reset()
+    {
+        string path = Trace("# replay: --vmm-enumerate\n" + Topology + "op,address,width,value\nreset,,,\n");
+        var stdout = new StringWriter();
+        int exit = PcieSimCommand.Run(["replay", path, "--format", "json"], stdout, new StringWriter());
+        using var document = JsonDocument.Parse(stdout.ToString());
+        var root = document.RootElement;
+        var rc = root.GetProperty("enumeration").GetProperty("rootComplexes")[0];
+        var rp0 = rc.GetProperty("functions")[0];
+        var ep0 = rp0.GetProperty("functions")[0];
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(root.EnumerateObject().Select(p => p.Name).Take(6), Is.EqualTo(new[] { "format", "version", "trace", "profile", "topology", "enumeration" }));
+            Assert.That(rc.GetProperty("name").GetString(), Is.EqualTo("rc0"));
+            Assert.That(rc.GetProperty("highMmio").GetProperty("base").GetString(), Is.EqualTo("0x8000000000"));
+            Assert.That(rp0.GetProperty("name").GetString(), Is.EqualTo("rp0"));
+            Assert.That(rp0.GetProperty("secondaryBus").GetInt32(), Is.EqualTo(1));
+            Assert.That(rp0.GetProperty("memoryWindow").ValueKind, Is.EqualTo(JsonValueKind.Null));
+            Assert.That(rp0.GetProperty("prefetchableWindow").GetProperty("limit").GetString(), Is.EqualTo("0x80000fffff"));
+            Assert.That(ep0.GetProperty("bars")[0].GetProperty("address").GetString(), Is.EqualTo("0x8000000000"));
+            Assert.That(ep0.GetProperty("text").GetString(), Is.EqualTo("0000:01:00.0 ep0: BAR0 0x8000000000 size 0x100000 64-bit prefetchable"));
+            Assert.That(root.GetProperty("records")[0].GetProperty("enumeration").GetProperty("rootComplexes").GetArrayLength(), Is.EqualTo(1));
+        });
+    }
+
+    [Test]
+    public void an_emitted_trace_keeps_the_replay_line_and_replays_clean()
+    {
+        string path = Trace(Topology + "op,address,width,value\nread,00:00.0@0x018,4,\nreset,,,\nread,01:00.0@0x010,4,\n");
+        string emitted = Path.Combine(directory, "emitted.csv");
+        int exit = PcieSimCommand.Run(["replay", path, "--vmm-enumerate", "--emit-trace", emitted], new StringWriter(), new StringWriter());
+        var header = Header(File.ReadAllText(emitted));
+        var stdout = new StringWriter();
+        int again = PcieSimCommand.Run(["replay", emitted], stdout, new StringWriter());
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(header.VmmEnumerate, Is.True);
+            Assert.That(File.ReadAllText(emitted), Does.Contain("\n# replay: --vmm-enumerate\n# topology: ")
+                .And.Contain("\n,read,0000:00:00.0@0x018,4,0x10100,,,\n,reset,,,,,,\n,read,0000:01:00.0@0x010,4,0xc,,,"));
+            Assert.That(again, Is.Zero, stdout.ToString());
         });
     }
 

@@ -84,6 +84,16 @@ public abstract class PcieFunction
         MsiLatch = 0;
     }
 
+    /// <summary>
+    /// Returns the function to the state of a newly created one: its reset state, except the few fields whose
+    /// power-on value differs (<see cref="ConfigSpace.FieldDefinition.PowerOn"/>). A hot-added device comes back this way.
+    /// </summary>
+    public void PowerOn()
+    {
+        Reset();
+        Config.PowerOn();
+    }
+
     /// <summary>Side effects of a write to a hooked DWORD. The default applies the masks only.</summary>
     protected virtual void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes) => Config.WriteMasked(index, data, lanes);
 

@@ -22,6 +22,12 @@ public sealed record ReplayOptions
     /// </summary>
     public bool VmmEnumerate { get; init; }
 
+    /// <summary>The snapshot's printed form.</summary>
+    public SnapshotFormat Format { get; init; } = SnapshotFormat.Text;
+
+    /// <summary>Where to write the trace back with the model's read values and messages (<c>--emit-trace</c>), or null.</summary>
+    public TextWriter? EmitTrace { get; init; }
+
     /// <summary>Called with every outcome as it becomes final, in row order (emitted traces, progress).</summary>
     public Action<StepOutcome>? OnOutcome { get; init; }
 }
@@ -64,7 +70,8 @@ public static class TraceReplayer
 
         var session = new ReplaySession(model, header.Source, interruptComplete) { VmmEnumerate = vmmEnumerate };
         session.UseColumns(header.Columns);
-        var writer = new SnapshotWriter(snapshot);
+        var writer = SnapshotWriters.Create(options.Format, snapshot);
+        using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile, vmmEnumerate) : null;
         writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations, enumeration);
         while (reader.TryRead(out var record))
         {
@@ -73,6 +80,7 @@ public static class TraceReplayer
 
         Write(session.Finish());
         writer.WriteSummary(session);
+        emitter?.Flush();
         return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count);
 
         void Write(IReadOnlyList<StepOutcome> outcomes)
@@ -80,6 +88,7 @@ public static class TraceReplayer
             foreach (var outcome in outcomes)
             {
                 writer.WriteStep(outcome);
+                emitter?.Write(outcome);
                 options.OnOutcome?.Invoke(outcome);
             }
         }

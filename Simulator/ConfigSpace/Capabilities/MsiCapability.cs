@@ -67,7 +67,9 @@ public sealed class MsiCapability : Capability
         yield return new("MsiMessageData", DataOffset, 2, [RW("MessageData", 0, 16)], RegisterHook.MsiMessage);
         if (PerVectorMasking)
         {
-            yield return new("MsiMaskBits", MaskOffset, 4, [RW("MaskBits", 0, 1 << MultipleMessageCapable)], RegisterHook.MsiMessage);
+            // OpenVMM (msi_cap.rs) stores all 32 bits, not one per capable vector, constructs them all-ones and
+            // resets them to 0.
+            yield return new("MsiMaskBits", MaskOffset, 4, [RW("MaskBits", 0, 32) with { PowerOn = uint.MaxValue }], RegisterHook.MsiMessage);
             yield return new("MsiPendingBits", PendingOffset, 4, [Status("PendingBits", 0, 1 << MultipleMessageCapable)]);
         }
     }
