@@ -196,7 +196,7 @@ internal static class FlagReader
 
             bars[0] = 64 * 1024;
             bars[4] = MsixBarSize(NvmeMsixVectors);
-            var nvme = new EndpointSpec(name, port, EndpointTemplate.Nvme, 0x1414, 0xC03E, 0, 0x010802, 0, 0, bars, 0, NvmeMsixVectors, 4);
+            var nvme = new EndpointSpec(name, port, EndpointTemplate.Nvme, 0x1414, 0x00A9, 0, 0x010802, 0, 0, bars, 0, NvmeMsixVectors, 4);
             return new EpDecl(f, port, portPos, name, namePos, nvme);
         }
 
