@@ -1,5 +1,6 @@
 using PcieSim.AddressDecode;
 using PcieSim.ConfigSpace.Registers;
+using PcieSim.Enumeration;
 using PcieSim.Functions;
 using PcieSim.Interrupts;
 using PcieSim.Rules;
@@ -26,6 +27,15 @@ public sealed partial class ReplaySession
                 break;
             case TraceOp.Reset:
                 Model.Reset();
+                if (VmmEnumerate)
+                {
+                    outcome.Enumeration = VmmEnumerator.Run(Model);
+                    if (outcome.Enumeration.Error is { } error)
+                    {
+                        throw Bad(record, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
+                    }
+                }
+
                 break;
             case TraceOp.MmioRead:
             case TraceOp.MmioWrite:
