@@ -78,7 +78,8 @@ internal static class FlagReader
         var ignored = new List<IgnoredOption>();
         foreach (FlagOption option in f.Options)
         {
-            if (option.Key is not ("segment" or "start_bus" or "end_bus" or "ecam_base"))
+            // The apertures are used by --vmm-enumerate; the rest is accepted for OpenVMM compatibility and ignored.
+            if (option.Key is not ("segment" or "start_bus" or "end_bus" or "ecam_base" or "low_mmio" or "high_mmio" or "low_mmio_base" or "high_mmio_base"))
             {
                 ignored.Add(new IgnoredOption(TopologyParser.RootComplexFlag + " " + name, option.Text));
             }
