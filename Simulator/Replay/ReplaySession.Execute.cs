@@ -26,6 +26,14 @@ public sealed partial class ReplaySession
                 Hotplug(record, () => Model.HotRemove(record.Port!, record.Device));
                 break;
             case TraceOp.Reset:
+                foreach (var function in Model.Functions)
+                {
+                    if (function.HasLatchedMessages)
+                    {
+                        outcome.Notes.Add("reset discarded the latched message(s) of " + function.Name);
+                    }
+                }
+
                 Model.Reset();
                 if (VmmEnumerate)
                 {
@@ -305,7 +313,13 @@ public sealed partial class ReplaySession
 
             if (e is MessageEvent { Delivery.Accepted: false } dropped)
             {
-                outcome.Notes.Add("platform dropped a message: " + dropped.Delivery.Reason);
+                outcome.Notes.Add("message dropped: " + dropped.Delivery.Reason);
+            }
+
+            if (e is MessageEvent { Delivery.Accepted: true, Message: { Origin: MessageOrigin.Msi, Source: Endpoint { Msi: { PerVectorMasking: true } msi } masked } delivered }
+                && (masked.ReadDword(msi.MaskOffset) & (1u << delivered.Vector)) != 0)
+            {
+                outcome.Notes.Add($"MSI vector {delivered.Vector} of {masked.Name} sent although masked (OpenVMM stores mask bits without applying them; outside §6.7)");
             }
 
             if (e is MessageEvent { Message.Source: var from } sent && (from.Command & (ushort)CommandRegister.BusMasterEnable) == 0)
