@@ -71,39 +71,62 @@ public static class LineDiff
         return hunks;
     }
 
-    /// <summary>Writes hunks in unified-diff form with <paramref name="context"/> lines of context around each.</summary>
+    /// <summary>
+    /// Writes hunks in unified-diff form with <paramref name="context"/> lines of context around each; hunks whose
+    /// contexts would touch or overlap are printed as one, as <c>diff -u</c> does.
+    /// </summary>
     public static void WriteUnified(TextWriter output, IReadOnlyList<string> first, IReadOnlyList<DiffHunk> hunks, int context = 2)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(first);
         ArgumentNullException.ThrowIfNull(hunks);
-        foreach (var hunk in hunks)
+        int h = 0;
+        while (h < hunks.Count)
         {
-            int before = Math.Max(1, hunk.FirstLine - context);
-            int after = Math.Min(first.Count, hunk.FirstLine + hunk.Removed.Count - 1 + context);
-            int leading = hunk.FirstLine - before;
-            int trailing = after - (hunk.FirstLine + hunk.Removed.Count - 1);
-            Line(string.Create(CultureInfo.InvariantCulture,
-                $"@@ -{before},{leading + hunk.Removed.Count + trailing} +{hunk.SecondLine - leading},{leading + hunk.Added.Count + trailing} @@"));
-            for (int k = before; k < hunk.FirstLine; k++)
+            int last = h;
+            while (last + 1 < hunks.Count && hunks[last + 1].FirstLine - End(hunks[last]) <= 2 * context)
             {
-                Line(" " + first[k - 1]);
+                last++;
             }
 
-            foreach (string line in hunk.Removed)
+            int from = Math.Max(1, hunks[h].FirstLine - context);
+            int to = Math.Min(first.Count, End(hunks[last]) - 1 + context);
+            int leading = hunks[h].FirstLine - from;
+            int firstCount = to - from + 1;
+            int secondCount = firstCount;
+            for (int k = h; k <= last; k++)
             {
-                Line("-" + line);
+                secondCount += hunks[k].Added.Count - hunks[k].Removed.Count;
             }
 
-            foreach (string line in hunk.Added)
+            Line(string.Create(CultureInfo.InvariantCulture, $"@@ -{from},{firstCount} +{hunks[h].SecondLine - leading},{secondCount} @@"));
+            int line = from;
+            for (int k = h; k <= last; k++)
             {
-                Line("+" + line);
+                for (; line < hunks[k].FirstLine; line++)
+                {
+                    Line(" " + first[line - 1]);
+                }
+
+                foreach (string removed in hunks[k].Removed)
+                {
+                    Line("-" + removed);
+                }
+
+                foreach (string added in hunks[k].Added)
+                {
+                    Line("+" + added);
+                }
+
+                line = End(hunks[k]);
             }
 
-            for (int k = hunk.FirstLine + hunk.Removed.Count; k <= after; k++)
+            for (; line <= to; line++)
             {
-                Line(" " + first[k - 1]);
+                Line(" " + first[line - 1]);
             }
+
+            h = last + 1;
         }
 
         void Line(string text)
@@ -111,6 +134,9 @@ public static class LineDiff
             output.Write(text);
             output.Write('\n');
         }
+
+        // The first line of the first text after the hunk.
+        static int End(DiffHunk hunk) => hunk.FirstLine + hunk.Removed.Count;
     }
 
     private enum EditKind : byte
