@@ -229,7 +229,7 @@ internal sealed class QemuTopologyInference
                 continue;
             }
 
-            var found = hotAdded.FirstOrDefault(kv => string.Equals(kv.Value, e.Device, StringComparison.Ordinal));
+            var found = hotAdded.OrderBy(kv => kv.Key).FirstOrDefault(kv => string.Equals(kv.Value, e.Device, StringComparison.Ordinal));
             if (found.Value is not null && functions.TryGetValue(found.Key, out var function))
             {
                 flags.Add(EndpointFlag(string.Empty, e.Device, function));
