@@ -177,6 +177,9 @@ public class ModelStateTests
         Assert.That(Assert.Throws<InputException>(() => fresh.RestoreState(wrongSum, "s.json"))!.Message, Does.Contain("the counters do not add up: 2 records, 1 by operation"));
         var unknownPort = saved with { EdgeState = [new("rp9", true)] };
         Assert.That(Assert.Throws<InputException>(() => fresh.RestoreState(unknownPort, "s.json"))!.Message, Is.EqualTo("edge state for port 'rp9', which is not in the topology"));
+        var enumerating = new ReplaySession(Model(), "t.csv", interruptComplete: true) { VmmEnumerate = true };
+        Assert.That(Assert.Throws<InputException>(() => enumerating.RestoreState(saved, "s.json"))!.Message, Is.EqualTo("the state was saved by a replay without --vmm-enumerate; this replay runs with it"));
+        Assert.That(Assert.Throws<InputException>(() => fresh.RestoreState(saved with { VmmEnumerate = true }, "s.json"))!.Message, Does.StartWith("the state was saved by a replay with --vmm-enumerate"));
         Assert.That(fresh.Counters.Records, Is.Zero, "a refused session state changes nothing");
         fresh.RestoreState(saved, "s.json");
         Assert.That(fresh.SaveState().Counters.Records, Is.EqualTo(1));

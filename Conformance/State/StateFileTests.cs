@@ -113,6 +113,7 @@ public class StateFileTests
         yield return Case("\"profile\": \"openvmm\"", "\"profile\": \"fast\"", "profile: \"fast\" is not a profile (allowed: openvmm, spec)", "profile");
         yield return Case("\"row\": 18", "\"row\": 0", "row: expected a data row number (1 or more), found 0", "row_zero");
         yield return Case("\"seq\": 18", "\"seq\": \"18\"", "seq: expected an integer or null, found \"18\"", "seq_string");
+        yield return Case("\"vmmEnumerate\": false", "\"vmmEnumerate\": null", "vmmEnumerate: expected true or false, found null", "vmm_enumerate_null");
         yield return Case("\"records\": 18", "\"records\": -1", "counters.records: expected a count (0 or more), found -1", "negative_count");
         yield return Case("\"hot-add\": 1,", "\"hot-add\": 1, \"plug\": 0,", "counters.byOp: unknown property \"plug\"", "unknown_op");
         yield return Case("\"rp0\": true", "\"rp0\": 1", "edgeState.rp0: expected true or false, found a number", "edge_not_bool");

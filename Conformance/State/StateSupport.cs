@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using PcieSim.Enumeration;
 using PcieSim.Files;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
@@ -106,8 +107,8 @@ internal static class StateSupport
     public static (string Snapshot, ReplayResult Result) ReplayTrace(string tracePath, BehaviourProfile profile, long? saveAt = null, ReplayState? restore = null) =>
         TraceReplayer.ReplayToText(tracePath, new ReplayOptions { Profile = profile, SaveAt = saveAt, Restore = restore });
 
-    /// <summary>A trace read once: its name, topology and records.</summary>
-    public sealed record LoadedTrace(string Source, TopologySpec Spec, List<TraceRecord> Records);
+    /// <summary>A trace read once: its name, topology, records, and whether it asks for <c>--vmm-enumerate</c>.</summary>
+    public sealed record LoadedTrace(string Source, TopologySpec Spec, List<TraceRecord> Records, bool VmmEnumerate);
 
     public static LoadedTrace Load(string path) => Load(File.ReadAllBytes(path), Path.GetFileName(path));
 
@@ -120,7 +121,7 @@ internal static class StateSupport
             records.Add(record);
         }
 
-        return new LoadedTrace(reader.Header.Source, TopologyParser.Parse(reader.Header.TopologyLines), records);
+        return new LoadedTrace(reader.Header.Source, TopologyParser.Parse(reader.Header.TopologyLines), records, reader.Header.VmmEnumerate);
     }
 
     /// <summary>What one replay did: each row's snapshot text, the states saved (JSON), and the state at the end.</summary>
@@ -135,7 +136,12 @@ internal static class StateSupport
     {
         var records = trace.Records;
         var model = new PcieModel(trace.Spec, new ModelOptions { Profile = profile });
-        var session = new ReplaySession(model, trace.Source, records.Any(r => r.Op == TraceOp.Msi));
+        if (trace.VmmEnumerate)
+        {
+            Assert.That(VmmEnumerator.Run(model).Error, Is.Null);
+        }
+
+        var session = new ReplaySession(model, trace.Source, records.Any(r => r.Op == TraceOp.Msi)) { VmmEnumerate = trace.VmmEnumerate };
         if (restore is not null)
         {
             model.RestoreState(restore.Model, restore.Source);

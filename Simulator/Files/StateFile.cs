@@ -69,6 +69,7 @@ public static class StateFile
                 json.WriteNull("seq");
             }
 
+            json.WriteBoolean("vmmEnumerate", state.Session.VmmEnumerate);
             WriteSession(json, state.Session);
             json.WriteStartArray("ports");
             foreach (var port in model.Ports)
@@ -238,7 +239,7 @@ public static class StateFile
                 throw Bad(Inv($"state format version {version.GetRawText()} is not supported: this pciesim reads version {FormatVersion}"));
             }
 
-            Only(root, "", "format", "version", "fingerprint", "profile", "topology", "trace", "row", "seq", "counters", "edgeState", "ports", "unplugged", "functions");
+            Only(root, "", "format", "version", "fingerprint", "profile", "topology", "trace", "row", "seq", "vmmEnumerate", "counters", "edgeState", "ports", "unplugged", "functions");
             string fingerprint = String(Property(root, "fingerprint", ""), "fingerprint");
             string profileName = String(Property(root, "profile", ""), "profile");
             var profile = profileName switch
@@ -268,7 +269,8 @@ public static class StateFile
                 _ => throw Bad(Inv($"seq: expected an integer or null, found {seqElement.GetRawText()}")),
             };
 
-            var session = new SessionState(Counters(Property(root, "counters", "")), EdgeState(Property(root, "edgeState", "")));
+            bool vmmEnumerate = Bool(Property(root, "vmmEnumerate", ""), "vmmEnumerate");
+            var session = new SessionState(Counters(Property(root, "counters", "")), EdgeState(Property(root, "edgeState", "")), vmmEnumerate);
             var ports = new List<PortState>();
             int i = 0;
             foreach (var port in Array(Property(root, "ports", ""), "ports"))

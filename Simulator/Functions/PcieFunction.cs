@@ -32,6 +32,9 @@ public abstract class PcieFunction
     /// <summary>MSI vectors raised while they could not be delivered (bit per vector); delivered when they can be.</summary>
     internal uint MsiLatch { get; set; }
 
+    /// <summary>Whether a message waits in a latch (MSI disabled or masked; an MSI-X vector masked).</summary>
+    public virtual bool HasLatchedMessages => MsiLatch != 0;
+
     /// <summary>Command register (offset 0x04).</summary>
     public ushort Command => (ushort)Config.Read(1);
 

@@ -38,6 +38,9 @@ public sealed partial class ReplaySession
 
     public bool InterruptComplete { get; }
 
+    /// <summary>OpenVMM's pre-boot enumeration runs again right after every <c>reset</c> record, as on a reboot.</summary>
+    public bool VmmEnumerate { get; init; }
+
     /// <summary>Rule violations of the initial (reset) state.</summary>
     public List<Violation> InitialViolations { get; } = [];
 
@@ -121,18 +124,25 @@ public sealed partial class ReplaySession
 
         var edges = checker.EdgeState.ToList();
         edges.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
-        return new SessionState(Counters.Save(), edges);
+        return new SessionState(Counters.Save(), edges, VmmEnumerate);
     }
 
     /// <summary>Restores counters and edge state saved by <see cref="SaveState"/> into a session of the same model.</summary>
     /// <param name="source">Where the state came from, for error messages.</param>
-    /// <exception cref="InputException">Counters that do not add up, or edge state for a port the model does not have.</exception>
+    /// <exception cref="InputException">Counters that do not add up, edge state for a port the model does not have, or a different <c>--vmm-enumerate</c>.</exception>
     public void RestoreState(SessionState state, string source)
     {
         ArgumentNullException.ThrowIfNull(state);
         if (cause is not null)
         {
             throw new InvalidOperationException("a step is open: restore into a session that has not started");
+        }
+
+        if (state.VmmEnumerate != VmmEnumerate)
+        {
+            throw new InputException(source, 0, 0, state.VmmEnumerate
+                ? "the state was saved by a replay with --vmm-enumerate (a reset enumerates again); this replay runs without it"
+                : "the state was saved by a replay without --vmm-enumerate; this replay runs with it");
         }
 
         var c = state.Counters;

@@ -16,9 +16,10 @@ public sealed record ReplayState(string Trace, int Row, long? Seq, ModelState Mo
     public string Source { get; init; } = "saved state";
 }
 
-/// <summary>The replay session's own state: the summary's counters and the §6.7 checker's edge state.</summary>
+/// <summary>The replay session's own state: the summary's counters, the §6.7 checker's edge state, and whether resets re-run OpenVMM's enumeration.</summary>
 /// <param name="EdgeState">The HP-EDGE condition of each port the checker has judged, by port name (ordinal order).</param>
-public sealed record SessionState(CountersState Counters, IReadOnlyList<KeyValuePair<string, bool>> EdgeState);
+/// <param name="VmmEnumerate">The replay ran with <c>--vmm-enumerate</c>: a later reset enumerates again, so a restored replay must too.</param>
+public sealed record SessionState(CountersState Counters, IReadOnlyList<KeyValuePair<string, bool>> EdgeState, bool VmmEnumerate);
 
 /// <summary>The counters of <see cref="ReplayCounters"/>.</summary>
 /// <param name="ByOp">Records per <see cref="TraceOp"/>, indexed by its value.</param>
