@@ -78,7 +78,12 @@ public sealed class TraceReader : IDisposable
     public static TraceReader Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string name = Path.GetFileName(path);
+        string name = Path.GetFileName(path) is { Length: > 0 } file ? file : path;
+        if (Directory.Exists(path))
+        {
+            throw new InputException(name, 0, 0, $"found a folder, expected a trace file: {path}");
+        }
+
         FileStream stream;
         try
         {
@@ -87,6 +92,10 @@ public sealed class TraceReader : IDisposable
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new InputException(name, 0, 0, $"trace file not found: {path}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(name, 0, 0, $"cannot read the trace file {path}: {e.Message}");
         }
 
         return Open(stream, name);
