@@ -18,6 +18,11 @@ public static partial class PcieSimCommand
         var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output };
         command.SetAction(parse => Guard(stderr, () =>
         {
+            if (parse.GetValue(output) is { } target)
+            {
+                CheckOutputPath("--out", target);
+            }
+
             var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
             var profiles = Profiles(parse.GetValue(profile)!);
             var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec })).ToList();
@@ -25,7 +30,7 @@ public static partial class PcieSimCommand
             string text = string.Concat(runs.Select(r => r.Snapshot));
             if (parse.GetValue(output) is { } outPath)
             {
-                AtomicFile.WriteAllText(outPath, text);
+                WriteOutputFile("--out", outPath, text);
             }
             else
             {
@@ -49,7 +54,7 @@ public static partial class PcieSimCommand
             string dir = parse.GetValue(directory)!;
             if (!Directory.Exists(dir))
             {
-                throw new InputException("command line", 0, 0, $"DIR '{dir}' is not a folder");
+                throw new InputException("command line", 0, 0, $"DIR: found '{dir}', which is not a folder, expected a folder of traces");
             }
 
             var profiles = Profiles(parse.GetValue(profile)!);
@@ -75,7 +80,19 @@ public static partial class PcieSimCommand
                         continue;
                     }
 
-                    var comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
+                    GoldenComparison comparison;
+                    try
+                    {
+                        comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
+                    }
+                    catch (InvalidDataException error)
+                    {
+                        // A golden file with carriage returns is bad input: report it, never replace it.
+                        stdout.WriteLine(Inv($"failed    {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]: {error.Message}"));
+                        failed++;
+                        continue;
+                    }
+
                     string state = comparison.Outcome switch { GoldenOutcome.Equal => "equal", GoldenOutcome.New => "new", _ => "different" };
                     stdout.WriteLine(Inv($"{state,-9} {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]{(comparison.Accepted ? " (accepted)" : "")}"));
                     if (comparison.Outcome == GoldenOutcome.Equal || comparison.Accepted)
@@ -93,6 +110,38 @@ public static partial class PcieSimCommand
             return failed > 0 ? BadInput : differ > 0 ? Mismatch : Success;
         }));
         return command;
+    }
+
+    /// <summary>
+    /// Writes an output file atomically (temporary file and rename); a path that cannot be written is bad usage,
+    /// reported with the option that named it, and leaves nothing behind.
+    /// </summary>
+    private static void WriteOutputFile(string option, string path, string text)
+    {
+        CheckOutputPath(option, path);
+        try
+        {
+            AtomicFile.WriteAllText(path, text);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException("command line", 0, 0, $"{option}: cannot write '{path}' ({e.Message}), expected a writable file path");
+        }
+    }
+
+    /// <summary>Checks before any work that an output path names a file in an existing folder.</summary>
+    private static void CheckOutputPath(string option, string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new InputException("command line", 0, 0, $"{option}: found '{path}', which is a folder, expected a file path");
+        }
+
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new InputException("command line", 0, 0, $"{option}: found '{path}', whose folder does not exist, expected a file path in an existing folder");
+        }
     }
 
     private static Option<string> ProfileOption(string defaultValue)
