@@ -9,8 +9,9 @@ public partial class TraceReaderTests
     [Test]
     public void empty_file_has_no_header()
     {
-        Fails("", 0, 0, "found an empty trace", "expected a header row");
-        Fails(new byte[] { 0xEF, 0xBB, 0xBF }, 0, 0, "found an empty trace");
+        // Reported where the header was expected, so every trace error carries a line and a column.
+        Fails("", 1, 1, "found an empty trace", "expected a header row");
+        Fails(new byte[] { 0xEF, 0xBB, 0xBF }, 1, 1, "found an empty trace");
     }
 
     [Test]

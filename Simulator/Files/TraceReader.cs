@@ -176,7 +176,7 @@ public sealed class TraceReader : IDisposable
 
             string expected = "expected a header row naming the columns (" + string.Join(",", TraceFormat.ColumnNames) + ")";
             throw filter.LinesRead == 0
-                ? new InputException(source, 0, 0, "found an empty trace, " + expected)
+                ? new InputException(source, 1, 1, "found an empty trace, " + expected)
                 : new InputException(source, filter.LinesRead, 1, "found only comments and empty lines, " + expected);
         }
 
