@@ -27,14 +27,14 @@ public sealed class BadTraceCliTests
     [TearDown]
     public void TearDown() => box.Dispose();
 
-    /// <summary>The trace is rejected by <c>replay</c> to standard output, to <c>--out</c>, and under both profiles.</summary>
+    /// <summary>The trace is rejected by <c>replay</c> to standard output, to <c>--out</c>, and under both profiles with <c>--emit-trace</c>.</summary>
     private string Rejected(string trace, string location, params string[] fragments) => Rejected(Encoding.UTF8.GetBytes(trace), location, fragments);
 
     private string Rejected(byte[] trace, string location, params string[] fragments)
     {
         string path = box.Write("bad.csv", trace);
         box.Rejected(["replay", path], location, fragments);
-        box.Rejected(["replay", path, "--profile", "both", "--out", box.OutPath], location, fragments);
+        box.Rejected(["replay", path, "--profile", "both", "--out", box.OutPath, "--emit-trace", box.Path("emitted.csv")], location, fragments);
         return box.Rejected(["replay", path, "--out", box.OutPath], location, fragments);
     }
 
@@ -243,6 +243,7 @@ public sealed class BadTraceCliTests
         string trace = box.Write("good.csv", Head);
         box.Rejected(["replay", trace, "--out", box.Path("no-such-folder/out.txt")], "command line", "--out: found '", "whose folder does not exist, expected a file path in an existing folder");
         box.Rejected(["replay", trace, "--out", box.Folder], "command line", "--out: found '", "which is a folder, expected a file path");
+        box.Rejected(["replay", trace, "--emit-trace", box.Path("no-such-folder/t.csv")], "command line", "--emit-trace: found '", "whose folder does not exist");
     }
 
     [Test]

@@ -15,26 +15,63 @@ public static partial class PcieSimCommand
         var topology = new Option<string?>("--topology") { Description = "Topology file replacing the trace's '# topology:' lines." };
         var profile = ProfileOption("openvmm");
         var output = new Option<string?>("--out") { Description = "Write the snapshot to this file (atomically) instead of standard output." };
-        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output };
+        var format = new Option<string>("--format") { Description = "Snapshot form: text or json (schema in the README).", DefaultValueFactory = _ => "text" };
+        format.AcceptOnlyFromAmong("text", "json");
+        var emitTrace = new Option<string?>("--emit-trace") { Description = "Write the trace back with every read's value and every accepted message taken from the model (the openvmm run's with --profile both)." };
+        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.")
+        {
+            trace, topology, profile, output, format, emitTrace,
+        };
         command.SetAction(parse => Guard(stderr, () =>
         {
-            if (parse.GetValue(output) is { } target)
+            string tracePath = parse.GetValue(trace)!;
+            CheckOutputPath("--out", parse.GetValue(output));
+            CheckOutputPath("--emit-trace", parse.GetValue(emitTrace));
+            var options = new ReplayOptions
             {
-                CheckOutputPath("--out", target);
-            }
-
-            var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
+                Topology = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null,
+                Format = parse.GetValue(format) == "json" ? SnapshotFormat.Json : SnapshotFormat.Text,
+            };
             var profiles = Profiles(parse.GetValue(profile)!);
-            var runs = profiles.Select(p => TraceReplayer.ReplayToText(parse.GetValue(trace)!, new ReplayOptions { Profile = p, Topology = spec })).ToList();
-            var results = runs.Select(r => r.Result).ToList();
-            string text = string.Concat(runs.Select(r => r.Snapshot));
-            if (parse.GetValue(output) is { } outPath)
+            string? outPath = parse.GetValue(output);
+            string? emitPath = parse.GetValue(emitTrace);
+
+            // Everything goes to temporary files first: bad input at any row leaves every destination untouched.
+            using var snapshot = outPath is null ? null : AtomicFile.Begin(outPath);
+            using var emitted = emitPath is null ? null : AtomicFile.Begin(emitPath);
+            using var spool = outPath is null ? new SpoolFile() : null;
+            var destination = snapshot?.Writer ?? spool!.Writer;
+            var progress = ShowsProgress(stderr) ? new ReplayProgress(stderr, tracePath) : null;
+            var results = new List<ReplayResult>(profiles.Length);
+            if (profiles.Length == 1)
             {
-                WriteOutputFile("--out", outPath, text);
+                results.Add(TraceReplayer.Replay(tracePath, options with { Profile = profiles[0], EmitTrace = emitted?.Writer, OnOutcome = progress is null ? null : progress.Report }, destination));
             }
             else
             {
-                stdout.Write(text);
+                var runs = new List<SpoolFile>(profiles.Length);
+                try
+                {
+                    for (int i = 0; i < profiles.Length; i++)
+                    {
+                        runs.Add(new SpoolFile());
+                        results.Add(TraceReplayer.Replay(tracePath, options with { Profile = profiles[i], EmitTrace = i == 0 ? emitted?.Writer : null, OnOutcome = progress is null ? null : progress.Report }, runs[i].Writer));
+                    }
+
+                    ProfileComparison.Write(destination, options.Format, runs[0], runs[1], SnapshotWriter.ProfileName(profiles[0]), SnapshotWriter.ProfileName(profiles[1]));
+                }
+                finally
+                {
+                    runs.ForEach(r => r.Dispose());
+                }
+            }
+
+            progress?.Done();
+            emitted?.Commit();
+            snapshot?.Commit();
+            if (spool is not null)
+            {
+                spool.CopyTo(stdout);
             }
 
             return results.Any(r => r.Mismatches > 0) ? Mismatch : results.Any(r => r.Violations > 0) ? Violations : Success;
@@ -112,26 +149,14 @@ public static partial class PcieSimCommand
         return command;
     }
 
-    /// <summary>
-    /// Writes an output file atomically (temporary file and rename); a path that cannot be written is bad usage,
-    /// reported with the option that named it, and leaves nothing behind.
-    /// </summary>
-    private static void WriteOutputFile(string option, string path, string text)
-    {
-        CheckOutputPath(option, path);
-        try
-        {
-            AtomicFile.WriteAllText(path, text);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new InputException("command line", 0, 0, $"{option}: cannot write '{path}' ({e.Message}), expected a writable file path");
-        }
-    }
-
     /// <summary>Checks before any work that an output path names a file in an existing folder.</summary>
-    private static void CheckOutputPath(string option, string path)
+    private static void CheckOutputPath(string option, string? path)
     {
+        if (path is null)
+        {
+            return;
+        }
+
         if (Directory.Exists(path))
         {
             throw new InputException("command line", 0, 0, $"{option}: found '{path}', which is a folder, expected a file path");
@@ -143,6 +168,9 @@ public static partial class PcieSimCommand
             throw new InputException("command line", 0, 0, $"{option}: found '{path}', whose folder does not exist, expected a file path in an existing folder");
         }
     }
+
+    /// <summary>A progress bar only on the real standard error, and only when it is a terminal.</summary>
+    private static bool ShowsProgress(TextWriter stderr) => ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
 
     private static Option<string> ProfileOption(string defaultValue)
     {

@@ -12,20 +12,61 @@ public static class AtomicFile
 
     public static void WriteAllText(string path, string text)
     {
+        using var pending = Begin(path);
+        pending.Writer.Write(text);
+        pending.Commit();
+    }
+
+    /// <summary>
+    /// Starts writing <paramref name="path"/>: text goes to a temporary file beside it, which
+    /// <see cref="PendingFile.Commit"/> renames into place; disposing an uncommitted file deletes it.
+    /// </summary>
+    public static PendingFile Begin(string path)
+    {
         ArgumentNullException.ThrowIfNull(path);
-        string full = Path.GetFullPath(path);
-        string directory = Path.GetDirectoryName(full)!;
-        string temporary = Path.Combine(directory, "." + Path.GetFileName(full) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        try
+        return new PendingFile(Path.GetFullPath(path));
+    }
+}
+
+/// <summary>A file being written through a temporary file (see <see cref="AtomicFile.Begin"/>).</summary>
+public sealed class PendingFile : IDisposable
+{
+    private readonly StreamWriter writer;
+    private bool committed;
+
+    internal PendingFile(string path)
+    {
+        Path = path;
+        string directory = System.IO.Path.GetDirectoryName(path)!;
+        Temporary = System.IO.Path.Combine(directory, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        writer = new StreamWriter(new FileStream(Temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), AtomicFile.Utf8NoBom, 1 << 16);
+    }
+
+    /// <summary>The file to be written.</summary>
+    public string Path { get; }
+
+    /// <summary>The temporary file beside it.</summary>
+    public string Temporary { get; }
+
+    /// <summary>Where to write; LF line endings are the caller's.</summary>
+    public TextWriter Writer => writer;
+
+    /// <summary>Flushes, closes and renames the temporary file into place.</summary>
+    public void Commit()
+    {
+        writer.Dispose();
+        File.Move(Temporary, Path, overwrite: true);
+        committed = true;
+    }
+
+    public void Dispose()
+    {
+        if (!committed)
         {
-            File.WriteAllText(temporary, text, Utf8NoBom);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
+            writer.Dispose();
+            if (File.Exists(Temporary))
             {
-                File.Delete(temporary);
+                File.Delete(Temporary);
             }
         }
     }

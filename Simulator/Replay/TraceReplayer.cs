@@ -14,6 +14,12 @@ public sealed record ReplayOptions
     /// <summary>A topology replacing the trace's <c># topology:</c> lines, or null to use them.</summary>
     public TopologySpec? Topology { get; init; }
 
+    /// <summary>The snapshot's printed form.</summary>
+    public SnapshotFormat Format { get; init; } = SnapshotFormat.Text;
+
+    /// <summary>Where to write the trace back with the model's read values and messages (<c>--emit-trace</c>), or null.</summary>
+    public TextWriter? EmitTrace { get; init; }
+
     /// <summary>Called with every outcome as it becomes final, in row order (emitted traces, progress).</summary>
     public Action<StepOutcome>? OnOutcome { get; init; }
 }
@@ -44,7 +50,8 @@ public static class TraceReplayer
         var model = new PcieModel(spec, new ModelOptions { Profile = options.Profile });
         var session = new ReplaySession(model, header.Source, interruptComplete);
         session.UseColumns(header.Columns);
-        var writer = new SnapshotWriter(snapshot);
+        var writer = SnapshotWriters.Create(options.Format, snapshot);
+        using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile) : null;
         writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations);
         while (reader.TryRead(out var record))
         {
@@ -53,6 +60,7 @@ public static class TraceReplayer
 
         Write(session.Finish());
         writer.WriteSummary(session);
+        emitter?.Flush();
         return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count);
 
         void Write(IReadOnlyList<StepOutcome> outcomes)
@@ -60,6 +68,7 @@ public static class TraceReplayer
             foreach (var outcome in outcomes)
             {
                 writer.WriteStep(outcome);
+                emitter?.Write(outcome);
                 options.OnOutcome?.Invoke(outcome);
             }
         }

@@ -14,7 +14,7 @@ namespace PcieSim.Snapshot;
 /// topology one flag per line), one line per record with its decoded meaning, event / mismatch / note / violation
 /// lines under the record that caused them, and a summary. Invariant culture; LF; no wall-clock anything.
 /// </summary>
-public sealed class SnapshotWriter(TextWriter output)
+public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
 {
     /// <summary>Snapshot format version, in the header of every snapshot.</summary>
     public const int FormatVersion = 1;
@@ -148,14 +148,35 @@ public sealed class SnapshotWriter(TextWriter output)
     /// <summary>What a completed write changed, field by field in the registers it touched.</summary>
     public static string Changes(in ConfigAccessResult write)
     {
-        var function = write.Function!;
-        uint diff = write.Before ^ write.After;
-        if (diff == 0)
+        var changes = ChangedRegisters(write);
+        if (changes.Count == 0)
         {
             return "unchanged";
         }
 
-        var parts = new List<string>();
+        var parts = new List<string>(changes.Count);
+        foreach (var change in changes)
+        {
+            parts.Add(Inv($"{change.Register} 0x{change.Before:x}->0x{change.After:x} {string.Join(' ', change.Fields)}").TrimEnd());
+        }
+
+        return "changed: " + string.Join("; ", parts);
+    }
+
+    /// <summary>
+    /// The registers a completed write changed, in offset order, each with its named fields that changed
+    /// (<c>+Bit</c>/<c>-Bit</c> for one-bit fields, <c>Field=0xold-&gt;0xnew</c> otherwise).
+    /// </summary>
+    public static IReadOnlyList<RegisterChange> ChangedRegisters(in ConfigAccessResult write)
+    {
+        var function = write.Function!;
+        uint diff = write.Before ^ write.After;
+        if (diff == 0)
+        {
+            return [];
+        }
+
+        var changes = new List<RegisterChange>();
         int dwordBase = write.Address.Register & ~3;
         for (int b = 0; b < 4; b++)
         {
@@ -185,10 +206,10 @@ public sealed class SnapshotWriter(TextWriter output)
                 }
             }
 
-            parts.Add(Inv($"{register.Name} 0x{oldValue:x}->0x{newValue:x} {string.Join(' ', fields)}").TrimEnd());
+            changes.Add(new RegisterChange(register.Name, oldValue, newValue, fields));
         }
 
-        return "changed: " + string.Join("; ", parts);
+        return changes;
     }
 
     public static string Describe(ModelEvent e) => e switch
@@ -234,7 +255,7 @@ public sealed class SnapshotWriter(TextWriter output)
         return text.ToString();
     }
 
-    private static string OriginName(MessageOrigin origin) => origin switch
+    public static string OriginName(MessageOrigin origin) => origin switch
     {
         MessageOrigin.Hotplug => "hotplug MSI",
         MessageOrigin.Msix => "MSI-X",
@@ -260,7 +281,8 @@ public sealed class SnapshotWriter(TextWriter output)
         line.Append("  [").Append(RoutePath.Describe(access)).Append(']');
     }
 
-    private static string RegisterName(ConfigSpaceLayout layout, int register, int width)
+    /// <summary>The register an access names, prefixed with its capability's label (<c>PCIe.SlotStatus</c>).</summary>
+    public static string RegisterName(ConfigSpaceLayout layout, int register, int width)
     {
         string name = layout.DescribeAccess(register, width);
         return layout.CapabilityAt(register) is { } capability ? capability.Label + "." + name : name;
@@ -274,3 +296,6 @@ public sealed class SnapshotWriter(TextWriter output)
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>One register a write changed: its name, old and new value, and the named fields that moved.</summary>
+public sealed record RegisterChange(string Register, uint Before, uint After, IReadOnlyList<string> Fields);
