@@ -188,13 +188,13 @@ public sealed class TraceReader : IDisposable
             if (known < 0)
             {
                 throw new InputException(source, line, i + 1, Invariant(
-                    $"column {i + 1} of the header: found '{Shorten(names[i])}', expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
+                    $"column {i + 1} of the header: found {Quote(names[i])}, expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
             }
 
             if (columnIndex[known] >= 0)
             {
                 throw new InputException(source, line, i + 1, Invariant(
-                    $"column {i + 1} of the header: found a second '{names[i]}' column (the first is column {columnIndex[known] + 1}), expected each column once"));
+                    $"column {i + 1} of the header: found a second {Quote(names[i])} column (the first is column {columnIndex[known] + 1}), expected each column once"));
             }
 
             columnIndex[known] = i;
@@ -203,7 +203,7 @@ public sealed class TraceReader : IDisposable
         if (columnIndex[Op] < 0)
         {
             throw new InputException(source, line, 1, Invariant(
-                $"header row: found no 'op' column, expected a header with an 'op' column (found {string.Join(",", names)})"));
+                $"header row: found no 'op' column, expected a header with an 'op' column (found {Shorten(string.Join(",", names)).Replace("\t", "\\t", StringComparison.Ordinal)})"));
         }
 
         var columns = new TraceColumns(
@@ -469,7 +469,8 @@ public sealed class TraceReader : IDisposable
             $"found malformed CSV ({problem}), expected RFC 4180 fields, each record on one line, a quoted field closed before the line ends");
     }
 
-    private static string Quote(string text) => "'" + Shorten(text) + "'";
+    /// <summary>A field as a message shows it: quoted, shortened, a tab (the one control character a line may hold) as <c>\t</c>.</summary>
+    private static string Quote(string text) => "'" + Shorten(text).Replace("\t", "\\t", StringComparison.Ordinal) + "'";
 
     private static string Shorten(string text) => text.Length <= MaxShownValue ? text : string.Concat(text.AsSpan(0, MaxShownValue), "...");
 
