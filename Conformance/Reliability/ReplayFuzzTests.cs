@@ -20,7 +20,7 @@ public sealed class ReplayFuzzTests
     private const string Source = "fuzz.csv";
 
     /// <summary>A trace that replays cleanly and uses every op: enumeration, BAR sizing, MSI-X, hot-plug, raise, msi rows, reset.</summary>
-    private const string SeedTrace =
+    internal const string SeedTrace =
         "# seed trace for mutation\n" +
         "# topology: --pcie-root-complex rc0 --pcie-root-port rc0:rp0,hotplug,cc --pcie-root-port rc0:rp1\n" +
         "# topology: --pcie-switch rp1:sw0,num_downstream_ports=2,hotplug --pcie-endpoint nvme0,template=nvme\n" +
