@@ -108,8 +108,21 @@ public class ReplayCommandTests
         var (exit, original, _) = Run("replay", Path.Combine(Corpus(), trace), "--emit-trace", emitted);
         var (again, replayed, error) = Run("replay", emitted);
         Assert.That((again, error), Is.EqualTo((exit, "")));
+        bool hasMsiRows = File.ReadLines(Path.Combine(Corpus(), trace)).Any(line => line.Contains(",msi,", StringComparison.Ordinal));
+        if (!hasMsiRows && !original.Contains("  messages: 0 accepted", StringComparison.Ordinal))
+        {
+            // A trace that is not interrupt-complete (13: the profiles send different messages) gains msi rows from
+            // the emitter, so its replay gains their records; it must still replay clean with the same events.
+            Assert.That(replayed, Does.Contain("  mismatches: 0\n"));
+            Assert.That(EventLines(replayed), Is.EqualTo(EventLines(original)));
+            return;
+        }
+
         Assert.That(replayed, Is.EqualTo(original), "same file name, same records, the model's values and messages");
     }
+
+    private static List<string> EventLines(string snapshot) =>
+        [.. snapshot.Split('\n').Where(line => line.StartsWith("    event: ", StringComparison.Ordinal))];
 
     [Test]
     public void emit_trace_fills_reads_and_messages_from_the_model()

@@ -18,9 +18,10 @@ public static partial class PcieSimCommand
         var format = new Option<string>("--format") { Description = "Snapshot form: text or json (schema in the README).", DefaultValueFactory = _ => "text" };
         format.AcceptOnlyFromAmong("text", "json");
         var emitTrace = new Option<string?>("--emit-trace") { Description = "Write the trace back with every read's value and every accepted message taken from the model (the openvmm run's with --profile both)." };
+        var vmmEnumerate = new Option<bool>("--vmm-enumerate") { Description = "Start from OpenVMM's pre-boot enumeration (bus numbers, BARs, windows) and run it again after every reset." };
         var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.")
         {
-            trace, topology, profile, output, format, emitTrace,
+            trace, topology, profile, output, format, emitTrace, vmmEnumerate,
         };
         command.SetAction(parse => Guard(stderr, () =>
         {
@@ -31,6 +32,7 @@ public static partial class PcieSimCommand
             {
                 Topology = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null,
                 Format = parse.GetValue(format) == "json" ? SnapshotFormat.Json : SnapshotFormat.Text,
+                VmmEnumerate = parse.GetValue(vmmEnumerate),
             };
             var profiles = Profiles(parse.GetValue(profile)!);
             string? outPath = parse.GetValue(output);

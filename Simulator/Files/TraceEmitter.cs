@@ -22,7 +22,8 @@ public sealed class TraceEmitter : IDisposable
     /// <param name="header">The replayed trace's header (its comments are kept).</param>
     /// <param name="model">The model replaying it: its topology becomes the emitted <c># topology:</c> lines.</param>
     /// <param name="profile">Named in the first comment.</param>
-    public TraceEmitter(TextWriter output, TraceHeader header, PcieModel model, BehaviourProfile profile)
+    /// <param name="vmmEnumerate">The replay started from OpenVMM's enumeration: the emitted trace says so in a <c># replay:</c> line.</param>
+    public TraceEmitter(TextWriter output, TraceHeader header, PcieModel model, BehaviourProfile profile, bool vmmEnumerate = false)
     {
         ArgumentNullException.ThrowIfNull(header);
         ArgumentNullException.ThrowIfNull(model);
@@ -32,7 +33,7 @@ public sealed class TraceEmitter : IDisposable
             "emitted by pciesim replay --emit-trace from " + header.Source + " (profile " + SnapshotWriter.ProfileName(profile) + "): read values and msi rows are the model's",
         };
         comments.AddRange(header.Comments);
-        writer = new TraceWriter(output, model.Spec.NormalisedFlags, comments, TraceFormat.ColumnNames, leaveOpen: true);
+        writer = new TraceWriter(output, model.Spec.NormalisedFlags, comments, TraceFormat.ColumnNames, leaveOpen: true, vmmEnumerate);
     }
 
     /// <summary>

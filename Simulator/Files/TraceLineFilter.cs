@@ -6,9 +6,9 @@ namespace PcieSim.Files;
 /// <summary>
 /// The text a trace's CSV reader sees: the input, one physical line at a time, checked before CsvHelper splits
 /// it. A line longer than <see cref="TraceFormat.MaxRecordBytes"/>, binary data (control characters, invalid
-/// UTF-8) or a <c># topology:</c> line after the header ends the text just before that line, so the records
+/// UTF-8) or a <c># topology:</c> or <c># replay:</c> line after the header ends the text just before that line, so the records
 /// before it are still read; the error waits in <see cref="PendingError"/>. Nothing after the bad line is read.
-/// Collects the comments and <c># topology:</c> lines before the header. Line breaks (CR, LF, CRLF) become LF,
+/// Collects the comments, <c># topology:</c> and <c># replay:</c> lines before the header. Line breaks (CR, LF, CRLF) become LF,
 /// one for one, so CsvHelper's line numbers are the file's; a leading byte-order mark is dropped.
 /// </summary>
 internal sealed class TraceLineFilter : TextReader
@@ -19,6 +19,7 @@ internal sealed class TraceLineFilter : TextReader
     private readonly string sourceName;
     private readonly char[] chunk = new char[ChunkSize];
     private readonly List<TopologySourceLine> topologyLines = [];
+    private readonly List<TopologySourceLine> replayLines = [];
     private readonly List<string> comments = [];
     private char[] line = new char[256];
     private int chunkPos;
@@ -46,6 +47,9 @@ internal sealed class TraceLineFilter : TextReader
     public int HeaderLine { get; private set; }
 
     public IReadOnlyList<TopologySourceLine> TopologyLines => topologyLines;
+
+    /// <summary>The <c># replay:</c> lines before the header (text after the colon).</summary>
+    public IReadOnlyList<TopologySourceLine> ReplayLines => replayLines;
 
     public IReadOnlyList<string> Comments => comments;
 
@@ -204,6 +208,17 @@ internal sealed class TraceLineFilter : TextReader
                 }
 
                 topologyLines.Add(new TopologySourceLine(sourceName, LinesRead, TraceFormat.TopologyPrefix.Length, text[TraceFormat.TopologyPrefix.Length..].ToString()));
+            }
+            else if (text.StartsWith(TraceFormat.ReplayPrefix, StringComparison.Ordinal))
+            {
+                if (HeaderLine != 0)
+                {
+                    return Stop(LinesRead, string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"found a '{TraceFormat.ReplayPrefix}' line after the header row (line {HeaderLine}), expected replay options before the header row"));
+                }
+
+                replayLines.Add(new TopologySourceLine(sourceName, LinesRead, TraceFormat.ReplayPrefix.Length, text[TraceFormat.ReplayPrefix.Length..].ToString()));
             }
             else if (HeaderLine == 0)
             {

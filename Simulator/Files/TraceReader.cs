@@ -209,7 +209,57 @@ public sealed class TraceReader : IDisposable
         var columns = new TraceColumns(
             columnIndex[Seq] + 1, columnIndex[Op] + 1, columnIndex[Address] + 1, columnIndex[Width] + 1,
             columnIndex[Value] + 1, columnIndex[Port] + 1, columnIndex[Device] + 1, columnIndex[Note] + 1);
-        return new TraceHeader(source, [.. filter.TopologyLines], [.. filter.Comments], names, columns);
+        return new TraceHeader(source, [.. filter.TopologyLines], [.. filter.Comments], names, columns) { VmmEnumerateLine = ReplayOptions() };
+    }
+
+    /// <summary>
+    /// Checks the <c># replay:</c> lines: whitespace-separated options, each <c>--vmm-enumerate</c>. Returns the line
+    /// of the first one naming it, or 0.
+    /// </summary>
+    private int ReplayOptions()
+    {
+        int vmmEnumerateLine = 0;
+        foreach (var line in filter.ReplayLines)
+        {
+            string text = line.Text;
+            int i = 0;
+            bool any = false;
+            while (i < text.Length)
+            {
+                if (char.IsWhiteSpace(text[i]))
+                {
+                    i++;
+                    continue;
+                }
+
+                int start = i;
+                while (i < text.Length && !char.IsWhiteSpace(text[i]))
+                {
+                    i++;
+                }
+
+                string option = text[start..i];
+                if (!string.Equals(option, TraceFormat.VmmEnumerateOption, StringComparison.Ordinal))
+                {
+                    throw new InputException(source, line.Line, line.ColumnOffset + start + 1, Invariant(
+                        $"found '{Shorten(option)}' in a '{TraceFormat.ReplayPrefix}' line, expected {TraceFormat.VmmEnumerateOption} (the only replay option a trace carries)"));
+                }
+
+                any = true;
+                if (vmmEnumerateLine == 0)
+                {
+                    vmmEnumerateLine = line.Line;
+                }
+            }
+
+            if (!any)
+            {
+                throw new InputException(source, line.Line, line.ColumnOffset + 1, Invariant(
+                    $"found an empty '{TraceFormat.ReplayPrefix}' line, expected {TraceFormat.VmmEnumerateOption}"));
+            }
+        }
+
+        return vmmEnumerateLine;
     }
 
     // Indexes into columnIndex, in TraceFormat.ColumnNames order.

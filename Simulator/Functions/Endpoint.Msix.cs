@@ -29,6 +29,9 @@ public sealed partial class Endpoint
 
     public bool MsixPending(int vector) => msixPending[vector];
 
+    /// <inheritdoc/>
+    public override bool HasLatchedMessages => base.HasLatchedMessages || Array.IndexOf(msixPending, true) >= 0;
+
     internal void SetMsixPending(int vector, bool pending) => msixPending[vector] = pending;
 
     /// <summary>A PBA DWORD: bit N set while vector (32 × index + N) is pending.</summary>

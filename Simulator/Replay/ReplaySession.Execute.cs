@@ -1,5 +1,6 @@
 using PcieSim.AddressDecode;
 using PcieSim.ConfigSpace.Registers;
+using PcieSim.Enumeration;
 using PcieSim.Functions;
 using PcieSim.Interrupts;
 using PcieSim.Rules;
@@ -25,7 +26,24 @@ public sealed partial class ReplaySession
                 Hotplug(record, () => Model.HotRemove(record.Port!, record.Device));
                 break;
             case TraceOp.Reset:
+                foreach (var function in Model.Functions)
+                {
+                    if (function.HasLatchedMessages)
+                    {
+                        outcome.Notes.Add("reset discarded the latched message(s) of " + function.Name);
+                    }
+                }
+
                 Model.Reset();
+                if (VmmEnumerate)
+                {
+                    outcome.Enumeration = VmmEnumerator.Run(Model);
+                    if (outcome.Enumeration.Error is { } error)
+                    {
+                        throw Bad(record, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
+                    }
+                }
+
                 break;
             case TraceOp.MmioRead:
             case TraceOp.MmioWrite:
@@ -329,7 +347,13 @@ public sealed partial class ReplaySession
 
             if (e is MessageEvent { Delivery.Accepted: false } dropped)
             {
-                outcome.Notes.Add("platform dropped a message: " + dropped.Delivery.Reason);
+                outcome.Notes.Add("message dropped: " + dropped.Delivery.Reason);
+            }
+
+            if (e is MessageEvent { Delivery.Accepted: true, Message: { Origin: MessageOrigin.Msi, Source: Endpoint { Msi: { PerVectorMasking: true } msi } masked } delivered }
+                && (masked.ReadDword(msi.MaskOffset) & (1u << delivered.Vector)) != 0)
+            {
+                outcome.Notes.Add($"MSI vector {delivered.Vector} of {masked.Name} sent although masked (OpenVMM stores mask bits without applying them; outside §6.7)");
             }
 
             if (e is MessageEvent { Message.Source: var from } sent && (from.Command & (ushort)CommandRegister.BusMasterEnable) == 0)

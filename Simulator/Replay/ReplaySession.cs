@@ -38,6 +38,9 @@ public sealed partial class ReplaySession
 
     public bool InterruptComplete { get; }
 
+    /// <summary>OpenVMM's pre-boot enumeration runs again right after every <c>reset</c> record, as on a reboot.</summary>
+    public bool VmmEnumerate { get; init; }
+
     /// <summary>Rule violations of the initial (reset) state.</summary>
     public List<Violation> InitialViolations { get; } = [];
 

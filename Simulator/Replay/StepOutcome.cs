@@ -1,3 +1,4 @@
+using PcieSim.Enumeration;
 using PcieSim.Interrupts;
 using PcieSim.Rules;
 using PcieSim.Topology;
@@ -30,4 +31,7 @@ public sealed class StepOutcome
     public List<string> Notes { get; } = [];
 
     public List<Violation> Violations { get; } = [];
+
+    /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
+    public EnumerationResult? Enumeration { get; internal set; }
 }

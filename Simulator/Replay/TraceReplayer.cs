@@ -1,3 +1,4 @@
+using PcieSim.Enumeration;
 using PcieSim.Files;
 using PcieSim.Snapshot;
 using PcieSim.Topology;
@@ -13,6 +14,13 @@ public sealed record ReplayOptions
 
     /// <summary>A topology replacing the trace's <c># topology:</c> lines, or null to use them.</summary>
     public TopologySpec? Topology { get; init; }
+
+    /// <summary>
+    /// Start from OpenVMM's pre-boot enumeration and resource assignment instead of the reset state, and run it again
+    /// right after every <c>reset</c> record (issue text: <c>--vmm-enumerate</c>). A trace's own
+    /// <c># replay: --vmm-enumerate</c> line asks for the same.
+    /// </summary>
+    public bool VmmEnumerate { get; init; }
 
     /// <summary>The snapshot's printed form.</summary>
     public SnapshotFormat Format { get; init; } = SnapshotFormat.Text;
@@ -48,11 +56,23 @@ public static class TraceReplayer
             ? TopologyParser.Parse(header.TopologyLines)
             : throw new InputException(header.Source, 1, 1, "found no '# topology:' lines and no --topology option, expected '# topology:' lines before the header row or a --topology FILE"));
         var model = new PcieModel(spec, new ModelOptions { Profile = options.Profile });
-        var session = new ReplaySession(model, header.Source, interruptComplete);
+        bool vmmEnumerate = options.VmmEnumerate || header.VmmEnumerate;
+        EnumerationResult? enumeration = null;
+        if (vmmEnumerate)
+        {
+            enumeration = VmmEnumerator.Run(model);
+            if (enumeration.Error is { } error)
+            {
+                throw new InputException(header.Source, header.VmmEnumerateLine, header.VmmEnumerate ? 1 : 0,
+                    "--vmm-enumerate: OpenVMM's pre-boot enumeration fails, so OpenVMM would not start this VM: " + error);
+            }
+        }
+
+        var session = new ReplaySession(model, header.Source, interruptComplete) { VmmEnumerate = vmmEnumerate };
         session.UseColumns(header.Columns);
         var writer = SnapshotWriters.Create(options.Format, snapshot);
-        using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile) : null;
-        writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations);
+        using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile, vmmEnumerate) : null;
+        writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations, enumeration);
         while (reader.TryRead(out var record))
         {
             Write(session.Step(record));

@@ -1,3 +1,4 @@
+using PcieSim.Enumeration;
 using PcieSim.Replay;
 using PcieSim.Rules;
 using PcieSim.Topology;
@@ -20,7 +21,8 @@ public enum SnapshotFormat
 /// </summary>
 public interface ISnapshotWriter
 {
-    void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations);
+    /// <param name="enumeration">When the replay starts from OpenVMM's pre-boot enumeration (<c>--vmm-enumerate</c>): what it assigned.</param>
+    void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations, EnumerationResult? enumeration = null);
 
     void WriteStep(StepOutcome outcome);
 

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using PcieSim.AddressDecode;
+using PcieSim.Enumeration;
 using PcieSim.Interrupts;
 using PcieSim.Replay;
 using PcieSim.Rules;
@@ -38,7 +39,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         });
     }
 
-    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations)
+    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations, EnumerationResult? enumeration = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(initialViolations);
@@ -54,6 +55,11 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         }
 
         json.WriteEndArray();
+        if (enumeration is not null)
+        {
+            WriteEnumeration(enumeration);
+        }
+
         WriteViolations("initialViolations", initialViolations);
         json.WriteStartArray("records");
         Flush();
@@ -102,6 +108,11 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
                 }
 
                 break;
+        }
+
+        if (outcome.Enumeration is { } enumeration)
+        {
+            WriteEnumeration(enumeration);
         }
 
         json.WriteStartArray("events");
@@ -290,6 +301,100 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         {
             json.WriteString("note", m.Note);
         }
+    }
+
+    /// <summary>What OpenVMM's enumeration assigned: per root complex its apertures and its tree of functions.</summary>
+    private void WriteEnumeration(EnumerationResult enumeration)
+    {
+        json.WriteStartObject("enumeration");
+        json.WriteStartArray("rootComplexes");
+        foreach (var rc in enumeration.RootComplexes)
+        {
+            json.WriteStartObject();
+            json.WriteString("name", rc.RootComplex.Name);
+            WriteRange("lowMmio", rc.LowMmio is { } low ? (low.Base, low.Limit) : null);
+            WriteRange("highMmio", rc.HighMmio is { } high ? (high.Base, high.Limit) : null);
+            json.WriteBoolean("enumerated", rc.Enumerated);
+            if (rc.Error is { } error)
+            {
+                json.WriteString("error", error.Message);
+            }
+
+            WriteFunctions(rc.Functions);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+        json.WriteEndObject();
+    }
+
+    private void WriteFunctions(IReadOnlyList<FunctionAssignment> functions)
+    {
+        json.WriteStartArray("functions");
+        foreach (var f in functions)
+        {
+            json.WriteStartObject();
+            json.WriteString("bdf", f.Bdf);
+            json.WriteString("name", f.Target?.Name);
+            json.WriteBoolean("bridge", f.IsBridge);
+            if (f.Buses is { } buses)
+            {
+                json.WriteNumber("secondaryBus", buses.Secondary);
+                json.WriteNumber("subordinateBus", buses.Subordinate);
+            }
+
+            if (f.IsBridge)
+            {
+                WriteRange("memoryWindow", f.MemoryWindow is { } m ? (m.Base, m.Limit) : null);
+                WriteRange("prefetchableWindow", f.PrefetchableWindow is { } p ? (p.Base, p.Limit) : null);
+                json.WriteBoolean("ariForwardingEnabled", f.AriForwardingEnabled);
+            }
+
+            WriteBars("bars", f.Bars);
+            if (f.VfBars.Count > 0)
+            {
+                json.WriteNumber("totalVfs", f.TotalVfs);
+                WriteBars("vfBars", f.VfBars);
+            }
+
+            json.WriteString("text", EnumerationText.Describe(f));
+            WriteFunctions(f.Children);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    private void WriteBars(string name, IReadOnlyList<BarAssignment> bars)
+    {
+        json.WriteStartArray(name);
+        foreach (var bar in bars)
+        {
+            json.WriteStartObject();
+            json.WriteNumber("index", bar.Index);
+            json.WriteString("address", Hex(bar.Address));
+            json.WriteString("size", Hex(bar.Size));
+            json.WriteBoolean("is64Bit", bar.Is64Bit);
+            json.WriteBoolean("prefetchable", bar.Prefetchable);
+            json.WriteEndObject();
+        }
+
+        json.WriteEndArray();
+    }
+
+    /// <summary>An inclusive range as <c>{base, limit}</c>, or null (no aperture, window disabled).</summary>
+    private void WriteRange(string name, (ulong Base, ulong Limit)? range)
+    {
+        if (range is not { } r)
+        {
+            json.WriteNull(name);
+            return;
+        }
+
+        json.WriteStartObject(name);
+        json.WriteString("base", Hex(r.Base));
+        json.WriteString("limit", Hex(r.Limit));
+        json.WriteEndObject();
     }
 
     private void WriteViolations(string name, IReadOnlyList<Violation> violations)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using PcieSim.AddressDecode;
 using PcieSim.ConfigSpace;
+using PcieSim.Enumeration;
 using PcieSim.Interrupts;
 using PcieSim.Replay;
 using PcieSim.Rules;
@@ -19,7 +20,8 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
     /// <summary>Snapshot format version, in the header of every snapshot.</summary>
     public const int FormatVersion = 1;
 
-    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations)
+    /// <param name="enumeration">When the replay starts from OpenVMM's pre-boot enumeration (<c>--vmm-enumerate</c>): what it assigned.</param>
+    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations, EnumerationResult? enumeration = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(initialViolations);
@@ -30,6 +32,15 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         foreach (string flag in model.Spec.NormalisedFlags)
         {
             Line("  " + flag);
+        }
+
+        if (enumeration is not null)
+        {
+            Line("initial state: vmm-enumerate (OpenVMM's pre-boot enumeration and resource assignment; Command.MEM left clear)");
+            foreach (string line in EnumerationText.Lines(enumeration))
+            {
+                Line("  " + line);
+            }
         }
 
         foreach (var violation in initialViolations)
@@ -89,6 +100,15 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         if (outcome.Access is { Completed: true, IsWrite: true } write)
         {
             Line("    " + Changes(write));
+        }
+
+        if (outcome.Enumeration is { } enumeration)
+        {
+            Line("    vmm-enumerate: OpenVMM's enumeration runs again after the reset");
+            foreach (string enumerationLine in EnumerationText.Lines(enumeration))
+            {
+                Line("      " + enumerationLine);
+            }
         }
 
         foreach (var e in outcome.Events)

@@ -82,7 +82,6 @@ public sealed partial class PcieModel
         if (hold is not null)
         {
             function.MsiLatch |= 1u << vector;
-            ReflectMsiPending(function, msi);
             events.Add(new MessageLatchedEvent(function, origin, vector, hold));
             return;
         }
@@ -122,8 +121,7 @@ public sealed partial class PcieModel
                     }
 
                     function.MsiLatch &= ~bit;
-                    ReflectMsiPending(function, msi);
-                    Send(function, function is DownstreamPort ? MessageOrigin.Hotplug : MessageOrigin.Msi, vector, MsiAddress(function, msi), MsiData(function, msi, control, vector));
+                            Send(function, function is DownstreamPort ? MessageOrigin.Hotplug : MessageOrigin.Msi, vector, MsiAddress(function, msi), MsiData(function, msi, control, vector));
                 }
             }
         }
@@ -217,14 +215,6 @@ public sealed partial class PcieModel
         uint data = function.ReadDword(msi.DataOffset) & 0xFFFF;
         uint enabledVectors = 1u << (int)((control >> 4) & 7);
         return (data & ~(enabledVectors - 1)) | ((uint)vector & (enabledVectors - 1));
-    }
-
-    private static void ReflectMsiPending(PcieFunction function, MsiCapability msi)
-    {
-        if (msi.PerVectorMasking)
-        {
-            function.Config.Set(msi.PendingOffset >> 2, function.MsiLatch, uint.MaxValue);
-        }
     }
 
     private void Send(PcieFunction function, MessageOrigin origin, int vector, ulong address, uint data)

@@ -24,7 +24,8 @@ public static class RoutePath
 
             for (int i = chain.Count - 1; i >= 0; i--)
             {
-                builder.Append(" > ").Append(chain[i].Name).Append(ReferenceEquals(chain[i], result.Function) ? " (T0)" : " (T1)");
+                bool type0 = ReferenceEquals(chain[i], result.Function) || (i == 0 && StoppedOnType0(result.Failure));
+                builder.Append(" > ").Append(chain[i].Name).Append(type0 ? " (T0)" : " (T1)");
             }
         }
 
@@ -35,6 +36,10 @@ public static class RoutePath
 
         return builder.ToString();
     }
+
+    /// <summary>Failures where the function that stopped the access received it as a Type 0 request (it was the target).</summary>
+    private static bool StoppedOnType0(RouteFailure failure) => failure is
+        RouteFailure.SwitchDevfnNotZero or RouteFailure.EndpointFunctionNotImplemented or RouteFailure.RciepFunctionNotImplemented;
 
     /// <summary>A short reason for an access that did not complete.</summary>
     public static string Reason(in ConfigAccessResult result) => result.Status switch
