@@ -40,7 +40,7 @@ public sealed partial class ReplaySession
                     outcome.Enumeration = VmmEnumerator.Run(Model);
                     if (outcome.Enumeration.Error is { } error)
                     {
-                        throw Bad(record, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
+                        throw new InputException(Source, record.Line, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
                     }
                 }
 
