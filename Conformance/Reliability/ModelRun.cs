@@ -1,6 +1,7 @@
 using System.Globalization;
 using PcieSim.AddressDecode;
 using PcieSim.ConfigSpace;
+using PcieSim.Enumeration;
 using PcieSim.Functions;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
@@ -30,6 +31,12 @@ internal enum Invariants
 
     /// <summary>A refused record (hot-plug, raise) changes nothing.</summary>
     RefusalChangesNothing = 16,
+
+    /// <summary>
+    /// After the prefix (a complete enumeration trace) and every later record, <see cref="EnumerationInvariants"/>
+    /// finds nothing; later config writes never touch BARs, bus numbers or windows (0x10-0x2F): they become reads.
+    /// </summary>
+    Enumeration = 32,
 }
 
 /// <summary>
@@ -49,6 +56,7 @@ internal sealed class ModelRun
     private readonly StringWriter text = new(CultureInfo.InvariantCulture) { NewLine = "\n" };
     private readonly SnapshotWriter writer;
     private int row;
+    private bool afterPrefix;
 
     private ModelRun(ModelCase c, Invariants invariants)
     {
@@ -63,7 +71,8 @@ internal sealed class ModelRun
     }
 
     /// <summary>Runs the case; throws <see cref="PropertyViolation"/> (or whatever escaped the model) on failure.</summary>
-    public static string Execute(ModelCase c, Invariants invariants)
+    /// <param name="prefix">Records replayed before the steps (renumbered), e.g. a guest's enumeration trace.</param>
+    public static string Execute(ModelCase c, Invariants invariants, IReadOnlyList<TraceRecord>? prefix = null)
     {
         var run = new ModelRun(c, invariants);
         if (invariants.HasFlag(Invariants.ReadOnlyBits))
@@ -71,6 +80,13 @@ internal sealed class ModelRun
             run.CheckReadOnlyBits("reset state");
         }
 
+        foreach (var record in prefix ?? [])
+        {
+            run.Replay(run.Record(record.Op, record.AddressKind, record.Address, record.Configuration, record.Width, record.Value, record.Port, record.Device));
+        }
+
+        run.afterPrefix = true;
+        run.CheckEnumeration("the enumeration trace");
         foreach (var step in c.Steps)
         {
             foreach (var record in run.Resolve(step))
@@ -132,6 +148,20 @@ internal sealed class ModelRun
         if (invariants.HasFlag(Invariants.ByteLanes) && outcomeOfRecord is not null)
         {
             CheckByteLanes(record, outcomeOfRecord, before, after);
+        }
+
+        if (afterPrefix)
+        {
+            CheckEnumeration(Describe(record));
+        }
+    }
+
+    private void CheckEnumeration(string when)
+    {
+        if (invariants.HasFlag(Invariants.Enumeration))
+        {
+            var findings = EnumerationInvariants.Check(model);
+            Require(findings.Count == 0, () => "after " + when + ": " + string.Join("; ", findings));
         }
     }
 
@@ -404,17 +434,7 @@ internal sealed class ModelRun
                 records.Add(ResolveConfig(c));
                 break;
             case EnumerateStep:
-                var writes = new List<TraceRecord>();
-                foreach (var rc in model.RootComplexes)
-                {
-                    byte next = (byte)(rc.StartBus + 1);
-                    foreach (var rootPort in rc.RootPorts)
-                    {
-                        Enumerate(writes, rc, rootPort, rootPort.Devfn, rc.StartBus, ref next);
-                    }
-                }
-
-                records.AddRange(writes.Select(w => Record(w.Op, w.AddressKind, 0, w.Configuration, w.Width, w.Value)));
+                records.AddRange(GuestEnumeration.BusNumbers(model).Select(w => Record(w.Op, w.AddressKind, 0, w.Configuration, w.Width, w.Value)));
                 break;
             case HotAddStep h:
                 var emptySlots = model.Ports.Where(p => p.HotplugCapable && p.Child is null).ToList();
@@ -480,8 +500,9 @@ internal sealed class ModelRun
         }
 
         register = c.Lane >= 0 ? (register & ~3) | c.Lane : width is 2 or 4 ? register & ~(width - 1) : register;
-        ulong? value = c.Write ? c.Value & ByteEnables.AllOnes(width) : null;
-        var op = c.Write ? TraceOp.Write : TraceOp.Read;
+        bool write = c.Write && !(invariants.HasFlag(Invariants.Enumeration) && register >> 2 is >= 0x10 >> 2 and <= 0x2F >> 2);
+        ulong? value = write ? c.Value & ByteEnables.AllOnes(width) : null;
+        var op = write ? TraceOp.Write : TraceOp.Read;
         if (c.Ecam && bus >= rc.StartBus && bus <= rc.EndBus)
         {
             return Record(op, TraceAddressKind.Numeric, rc.Window.AddressOf(bus, devfn, register), width: width, value: value);
@@ -534,34 +555,6 @@ internal sealed class ModelRun
         }
 
         return null;
-    }
-
-    /// <summary>Depth-first bus numbering below one bridge, clamped to the root complex's last bus.</summary>
-    private static void Enumerate(List<TraceRecord> records, RootComplex rc, BridgeFunction bridge, byte devfn, byte primary, ref byte next)
-    {
-        if (next > rc.EndBus || next == 0)
-        {
-            return;
-        }
-
-        byte secondary = next++;
-        int first = records.Count;
-        records.Add(null!);
-        if (bridge is DownstreamPort { Child: PcieSwitch sw } && next != 0 && next <= rc.EndBus)
-        {
-            Enumerate(records, rc, sw.Upstream, 0, secondary, ref next);
-        }
-        else if (bridge is UpstreamSwitchPort up)
-        {
-            foreach (var port in up.Switch.DownstreamPorts)
-            {
-                Enumerate(records, rc, port, port.Devfn, secondary, ref next);
-            }
-        }
-
-        byte subordinate = (byte)(next == 0 ? 0xFF : next - 1);
-        uint value = (uint)(primary | (secondary << 8) | (subordinate << 16));
-        records[first] = new TraceRecord(0, 0, null, TraceOp.Write, TraceAddressKind.Configuration, 0, new ConfigurationAddress(rc.Segment, primary, devfn, 0x18), 4, value, null, null, null, "enumerate");
     }
 
     private TraceRecord Record(TraceOp op, TraceAddressKind kind = TraceAddressKind.None, ulong address = 0, ConfigurationAddress configuration = default, int? width = null, ulong? value = null, string? port = null, string? device = null)
