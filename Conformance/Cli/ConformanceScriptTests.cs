@@ -116,7 +116,8 @@ public partial class ConformanceScriptTests
     [GeneratedRegex("""^\$accept = if \(\$Accept\) \{ @\("(--[a-z-]+)"\) \} else \{ @\(\) \}$""")]
     private static partial Regex AcceptArgumentsLine();
 
-    [GeneratedRegex("""^dotnet [A-Za-z0-9 .\-'"*$@]+$""")]
+    // '!' and '=' for the test filter that leaves out the RealGuest category (TestCategory!=RealGuest).
+    [GeneratedRegex("""^dotnet [A-Za-z0-9 .\-'"*$@!=]+$""")]
     private static partial Regex DotnetLine();
 
     [GeneratedRegex("""^if \(\$LASTEXITCODE -ne 0\) \{ exit \$LASTEXITCODE \}$""")]

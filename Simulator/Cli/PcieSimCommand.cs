@@ -51,6 +51,9 @@ public static partial class PcieSimCommand
         root.Subcommands.Add(DecodeCommand(stdout, stderr));
         root.Subcommands.Add(ReplayCommand(stdout, stderr));
         root.Subcommands.Add(VerifyCommand(stdout, stderr));
+        root.Subcommands.Add(ImportCommand(stdout, stderr));
+        root.Subcommands.Add(LintCommand(stdout, stderr));
+        root.Subcommands.Add(RecordCommand(stdout, stderr));
         return root;
     }
 
