@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using PcieSim.Files;
+using PcieSim.Lint;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
 using PcieSim.Topology;
@@ -10,8 +11,8 @@ namespace PcieSim.Conformance.Reliability;
 
 /// <summary>
 /// Issue 6 fuzzing: random bytes and mutated traces (the corpus <c>traces/*.csv</c> and a seed trace using every op)
-/// fed to the trace reader and to the whole replay (topology, model, session, text and JSON snapshot writers, trace
-/// emitter). Only clean <see cref="InputException"/>s may come out: with the file name, a line and a column, and a
+/// fed to the trace reader, to the linter, and to the whole replay (topology, model, session, text and JSON snapshot
+/// writers, trace emitter). Only clean <see cref="InputException"/>s may come out: with the file name, a line and a column, and a
 /// one-line message. Fixed seeds; a failure names the seed, the iteration and the input.
 /// </summary>
 [TestFixture]
@@ -297,10 +298,21 @@ public sealed class ReplayFuzzTests
             readerError = e;
         }
 
+        Exception? lintError = null;
+        try
+        {
+            using var reader = TraceReader.Open(new MemoryStream(bytes, writable: false), Source);
+            _ = TraceLinter.Report(TraceLinter.Lint(reader));
+        }
+        catch (Exception e)
+        {
+            lintError = e;
+        }
+
         var profile = random.Next(2) == 0 ? BehaviourProfile.OpenVmm : BehaviourProfile.Spec;
         var format = random.Next(3) == 0 ? SnapshotFormat.Json : SnapshotFormat.Text;
         Exception? replayError = Replay(bytes, profile, format, emit: random.Next(2) == 0);
-        foreach (var error in new[] { readerError, replayError })
+        foreach (var error in new[] { readerError, lintError, replayError })
         {
             if (error is null)
             {
