@@ -21,6 +21,7 @@ public static partial class PcieSimCommand
         qemu.SetAction(parse => Guard(stderr, () =>
         {
             string logPath = parse.GetValue(log)!;
+            CheckOutputPath("--out", parse.GetValue(output)!);
             string logName = Path.GetFileName(logPath);
             if (!File.Exists(logPath))
             {

@@ -17,6 +17,7 @@ public static partial class PcieSimCommand
         };
         command.SetAction(parse => Guard(stderr, () =>
         {
+            CheckOutputPath("--out", parse.GetValue(output));
             LintResult result;
             using (var reader = TraceReader.Open(parse.GetValue(trace)!))
             {

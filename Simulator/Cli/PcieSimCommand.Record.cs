@@ -51,6 +51,8 @@ public static partial class PcieSimCommand
 
             string outPath = parse.GetValue(output)!;
             string eventsPath = parse.GetValue(events) ?? Path.ChangeExtension(outPath, ".events");
+            CheckOutputPath("--out", outPath);
+            CheckOutputPath("--events", eventsPath);
             string? keep = parse.GetValue(work);
             string workDirectory = keep ?? Path.Combine(Path.GetTempPath(), "pciesim-record-" + Guid.NewGuid().ToString("N"));
             var recording = QemuRecorder.Record(

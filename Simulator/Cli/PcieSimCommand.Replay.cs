@@ -27,6 +27,8 @@ public static partial class PcieSimCommand
         command.SetAction(parse => Guard(stderr, () =>
         {
             string tracePath = parse.GetValue(trace)!;
+            CheckOutputPath("--out", parse.GetValue(output));
+            CheckOutputPath("--emit-trace", parse.GetValue(emitTrace));
             var options = new ReplayOptions
             {
                 Topology = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null,
@@ -95,7 +97,7 @@ public static partial class PcieSimCommand
             string dir = parse.GetValue(directory)!;
             if (!Directory.Exists(dir))
             {
-                throw new InputException("command line", 0, 0, $"DIR '{dir}' is not a folder");
+                throw new InputException("command line", 0, 0, $"DIR: found '{dir}', which is not a folder, expected a folder of traces");
             }
 
             var profiles = Profiles(parse.GetValue(profile)!);
@@ -121,7 +123,19 @@ public static partial class PcieSimCommand
                         continue;
                     }
 
-                    var comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
+                    GoldenComparison comparison;
+                    try
+                    {
+                        comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
+                    }
+                    catch (InvalidDataException error)
+                    {
+                        // A golden file with carriage returns is bad input: report it, never replace it.
+                        stdout.WriteLine(Inv($"failed    {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]: {error.Message}"));
+                        failed++;
+                        continue;
+                    }
+
                     string state = comparison.Outcome switch { GoldenOutcome.Equal => "equal", GoldenOutcome.New => "new", _ => "different" };
                     stdout.WriteLine(Inv($"{state,-9} {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]{(comparison.Accepted ? " (accepted)" : "")}"));
                     if (comparison.Outcome == GoldenOutcome.Equal || comparison.Accepted)
@@ -139,6 +153,26 @@ public static partial class PcieSimCommand
             return failed > 0 ? BadInput : differ > 0 ? Mismatch : Success;
         }));
         return command;
+    }
+
+    /// <summary>Checks before any work that an output path names a file in an existing folder.</summary>
+    private static void CheckOutputPath(string option, string? path)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        if (Directory.Exists(path))
+        {
+            throw new InputException("command line", 0, 0, $"{option}: found '{path}', which is a folder, expected a file path");
+        }
+
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new InputException("command line", 0, 0, $"{option}: found '{path}', whose folder does not exist, expected a file path in an existing folder");
+        }
     }
 
     /// <summary>A progress bar only on the real standard error, and only when it is a terminal.</summary>

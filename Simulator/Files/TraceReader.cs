@@ -78,7 +78,12 @@ public sealed class TraceReader : IDisposable
     public static TraceReader Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string name = Path.GetFileName(path);
+        string name = Path.GetFileName(path) is { Length: > 0 } file ? file : path;
+        if (Directory.Exists(path))
+        {
+            throw new InputException(name, 0, 0, $"found a folder, expected a trace file: {path}");
+        }
+
         FileStream stream;
         try
         {
@@ -87,6 +92,10 @@ public sealed class TraceReader : IDisposable
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new InputException(name, 0, 0, $"trace file not found: {path}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(name, 0, 0, $"cannot read the trace file {path}: {e.Message}");
         }
 
         return Open(stream, name);
@@ -167,7 +176,7 @@ public sealed class TraceReader : IDisposable
 
             string expected = "expected a header row naming the columns (" + string.Join(",", TraceFormat.ColumnNames) + ")";
             throw filter.LinesRead == 0
-                ? new InputException(source, 0, 0, "found an empty trace, " + expected)
+                ? new InputException(source, 1, 1, "found an empty trace, " + expected)
                 : new InputException(source, filter.LinesRead, 1, "found only comments and empty lines, " + expected);
         }
 
@@ -179,13 +188,13 @@ public sealed class TraceReader : IDisposable
             if (known < 0)
             {
                 throw new InputException(source, line, i + 1, Invariant(
-                    $"column {i + 1} of the header: found '{Shorten(names[i])}', expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
+                    $"column {i + 1} of the header: found {Quote(names[i])}, expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
             }
 
             if (columnIndex[known] >= 0)
             {
                 throw new InputException(source, line, i + 1, Invariant(
-                    $"column {i + 1} of the header: found a second '{names[i]}' column (the first is column {columnIndex[known] + 1}), expected each column once"));
+                    $"column {i + 1} of the header: found a second {Quote(names[i])} column (the first is column {columnIndex[known] + 1}), expected each column once"));
             }
 
             columnIndex[known] = i;
@@ -194,7 +203,7 @@ public sealed class TraceReader : IDisposable
         if (columnIndex[Op] < 0)
         {
             throw new InputException(source, line, 1, Invariant(
-                $"header row: found no 'op' column, expected a header with an 'op' column (found {string.Join(",", names)})"));
+                $"header row: found no 'op' column, expected a header with an 'op' column (found {Shorten(string.Join(",", names)).Replace("\t", "\\t", StringComparison.Ordinal)})"));
         }
 
         var columns = new TraceColumns(
@@ -510,7 +519,8 @@ public sealed class TraceReader : IDisposable
             $"found malformed CSV ({problem}), expected RFC 4180 fields, each record on one line, a quoted field closed before the line ends");
     }
 
-    private static string Quote(string text) => "'" + Shorten(text) + "'";
+    /// <summary>A field as a message shows it: quoted, shortened, a tab (the one control character a line may hold) as <c>\t</c>.</summary>
+    private static string Quote(string text) => "'" + Shorten(text).Replace("\t", "\\t", StringComparison.Ordinal) + "'";
 
     private static string Shorten(string text) => text.Length <= MaxShownValue ? text : string.Concat(text.AsSpan(0, MaxShownValue), "...");
 

@@ -40,7 +40,7 @@ public sealed partial class ReplaySession
                     outcome.Enumeration = VmmEnumerator.Run(Model);
                     if (outcome.Enumeration.Error is { } error)
                     {
-                        throw Bad(record, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
+                        throw new InputException(Source, record.Line, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
                     }
                 }
 
@@ -50,24 +50,37 @@ public sealed partial class ReplaySession
                 ExecuteMmio(record, outcome);
                 break;
             case TraceOp.Raise:
-                var endpoint = Model.FindEndpoint(record.Device!) ?? throw Bad(record, Columns.Device, $"unknown endpoint '{record.Device}'");
-                if (endpoint.Port is null)
-                {
-                    throw Bad(record, Columns.Device, $"endpoint '{endpoint.Name}' is not plugged in: it cannot raise an interrupt");
-                }
-
-                try
-                {
-                    Model.Raise(endpoint, (int)Math.Min(record.Value ?? 0, int.MaxValue));
-                }
-                catch (ArgumentException error)
-                {
-                    throw Bad(record, Columns.Value, error.Message);
-                }
-
+                ExecuteRaise(record);
                 break;
         }
     }
+
+    private void ExecuteRaise(TraceRecord record)
+    {
+        var endpoint = Model.FindEndpoint(record.Device!)
+            ?? throw Bad(record, Columns.Device, "device", $"'{record.Device}', which is no endpoint of the topology", "a plugged-in endpoint: " + Names(PluggedEndpoints()));
+        if (endpoint.Port is null)
+        {
+            throw Bad(record, Columns.Device, "device", $"'{endpoint.Name}', which is not plugged in (it waits for a hot-add)", "a plugged-in endpoint: " + Names(PluggedEndpoints()));
+        }
+
+        var (origin, vectors) = PcieModel.RaiseTarget(endpoint);
+        if (vectors == 0)
+        {
+            throw Bad(record, Columns.Device, "device", $"'{endpoint.Name}', which has no MSI or MSI-X capability", "an endpoint with MSI or MSI-X");
+        }
+
+        ulong vector = record.Value ?? 0;
+        if (vector >= (ulong)vectors)
+        {
+            string mechanism = origin == MessageOrigin.Msix ? "MSI-X" : "MSI";
+            throw Bad(record, Columns.Value, "value", Inv($"vector {vector}"), Inv($"a vector 0..{vectors - 1}: '{endpoint.Name}' signals through {mechanism} now, with {vectors} vector(s)"));
+        }
+
+        Model.Raise(endpoint, (int)vector);
+    }
+
+    private IEnumerable<string> PluggedEndpoints() => Model.Endpoints.Where(e => e.Port is not null).Select(e => e.Name);
 
     private void ExecuteConfig(TraceRecord record, StepOutcome outcome)
     {
@@ -80,14 +93,16 @@ public sealed partial class ReplaySession
             var a = record.Configuration;
             if (!Model.HasSegment(a.Segment))
             {
-                throw Bad(record, Columns.Address, Inv($"no root complex on segment {a.Segment:x4}"));
+                throw Bad(record, Columns.Address, "address", Inv($"segment {a.Segment:x4}, which has no root complex"),
+                    "a segment with a root complex: " + Names(Model.RootComplexes.Select(rc => Inv($"{rc.Segment:x4}")).Distinct(StringComparer.Ordinal)));
             }
 
             result = Model.Access(a.Segment, a.Bus, a.Devfn, a.Register, width, isWrite, value);
         }
         else
         {
-            var rc = Model.FindRootComplex(record.Address) ?? throw Bad(record, Columns.Address, Inv($"ECAM address 0x{record.Address:x} is in no root complex's window"));
+            var rc = Model.FindRootComplex(record.Address) ?? throw Bad(record, Columns.Address, "address", Inv($"ECAM address 0x{record.Address:x}, which is in no root complex's ECAM window"),
+                "an address in an ECAM window: " + Names(Model.RootComplexes.Select(w => Inv($"{w.Name} 0x{w.Window.Base:x}-0x{w.Window.Base + w.Window.Size - 1:x}"))));
             rc.Window.TryDecode(record.Address, out var decoded);
             result = Model.Access(rc, decoded, width, isWrite, value);
         }
@@ -236,9 +251,28 @@ public sealed partial class ReplaySession
         }
         catch (HotplugException error)
         {
-            int column = error.Error is HotplugError.UnknownEndpoint or HotplugError.EndpointAlreadyPlugged or HotplugError.WrongEndpoint ? Columns.Device : Columns.Port;
-            throw Bad(record, column, error.Message);
+            throw HotplugRefused(record, error.Error);
         }
+    }
+
+    /// <summary>A refused hot-add or hot-remove as bad input: what the row named, and what it could have named.</summary>
+    private InputException HotplugRefused(TraceRecord record, HotplugError error)
+    {
+        var port = Model.FindPort(record.Port!);
+        string hotplugPorts = "a hot-plug capable port: " + Names(Model.Ports.Where(p => p.HotplugCapable).Select(p => p.Name));
+        string occupant = port?.Child?.UpstreamFunction.Name ?? "";
+        string pool = "an endpoint waiting unplugged: " + Names(Model.Endpoints.Where(e => e.Port is null).Select(e => e.Name));
+        return error switch
+        {
+            HotplugError.UnknownPort => Bad(record, Columns.Port, "port", $"'{record.Port}', which is no port of the topology", hotplugPorts),
+            HotplugError.NotHotplugCapable => Bad(record, Columns.Port, "port", $"'{record.Port}', which is not hot-plug capable", hotplugPorts),
+            HotplugError.PortOccupied => Bad(record, Columns.Port, "port", $"'{record.Port}', which already holds '{occupant}'", $"an empty hot-plug port (hot-remove '{occupant}' first)"),
+            HotplugError.PortEmpty => Bad(record, Columns.Port, "port", $"'{record.Port}', which is empty", "a port holding an endpoint (hot-add one first)"),
+            HotplugError.UnknownEndpoint => Bad(record, Columns.Device, "device", $"'{record.Device}', which is no endpoint of the topology", pool),
+            HotplugError.EndpointAlreadyPlugged => Bad(record, Columns.Device, "device", $"'{record.Device}', which is already plugged into '{Model.FindEndpoint(record.Device!)?.Port?.Name}'", pool),
+            _ when port?.Child is not Endpoint => Bad(record, Columns.Port, "port", $"'{record.Port}', which holds switch '{occupant}'", "a port holding an endpoint (a switch is not hot-removed)"),
+            _ => Bad(record, Columns.Device, "device", $"'{record.Device}', but '{record.Port}' holds '{occupant}'", $"'{occupant}' or an empty field"),
+        };
     }
 
     /// <summary>The ports whose §6.7 state a record can change: every port on a reset, else the one it touches.</summary>
@@ -345,7 +379,21 @@ public sealed partial class ReplaySession
 
     private static byte LaneEnables(int register, int width) => ByteEnables.TryGet(register, width, out byte enables) == AccessFault.None ? enables : (byte)0;
 
-    private InputException Bad(TraceRecord record, int column, string message) => new(Source, record.Line, column, message);
+    /// <summary>Bad input in the reader's words: <c>column 'NAME': found ..., expected ...</c>.</summary>
+    private InputException Bad(TraceRecord record, int column, string columnName, string found, string expected) =>
+        new(Source, record.Line, column, $"column '{columnName}': found {found}, expected {expected}");
+
+    /// <summary>Names for a message, in topology order: at most eight, then how many more.</summary>
+    private static string Names(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        if (list.Count == 0)
+        {
+            return "(none)";
+        }
+
+        return list.Count <= 8 ? string.Join(", ", list) : string.Join(", ", list.Take(8)) + Inv($", ... ({list.Count - 8} more)");
+    }
 
     private TraceColumns Columns { get; set; }
 

@@ -67,7 +67,7 @@ public static class TraceReplayer
         var header = reader.Header;
         var spec = options.Topology ?? (header.TopologyLines.Count > 0
             ? TopologyParser.Parse(header.TopologyLines)
-            : throw new InputException(header.Source, 1, 1, "the trace has no '# topology:' lines and no --topology was given"));
+            : throw new InputException(header.Source, 1, 1, "found no '# topology:' lines and no --topology option, expected '# topology:' lines before the header row or a --topology FILE"));
         var model = new PcieModel(spec, new ModelOptions { Profile = options.Profile });
         bool vmmEnumerate = options.VmmEnumerate || header.VmmEnumerate;
         EnumerationResult? enumeration = null;
