@@ -157,7 +157,7 @@ public class QemuLogImporterTests
     {
         var error = Assert.Throws<InputException>(() => Import("qemu-system-x86_64: warning: host doesn't support requested feature\n"))!;
         Assert.That(error.Describe(), Does.StartWith("test.log:1:1: found no QEMU trace event"));
-        Assert.That(Assert.Throws<InputException>(() => Import(string.Empty))!.Describe(), Does.StartWith("test.log: found no QEMU trace event"));
+        Assert.That(Assert.Throws<InputException>(() => Import(string.Empty))!.Describe(), Does.StartWith("test.log:1:1: found no QEMU trace event"), "an empty log: where the first event was expected");
     }
 
     [Test]

@@ -48,8 +48,10 @@ public sealed class BadImportAndLintCliTests
     public void import_rejects_a_log_with_no_qemu_event()
     {
         box.Rejected(["import", "qemu", box.Write("garbage.log", Noise(2)), "--out", box.OutPath], "garbage.log:1:1", "found no QEMU trace event, expected a log of -trace pci_cfg_read");
-        box.Rejected(["import", "qemu", box.Write("empty.log", ""), "--out", box.OutPath], "empty.log", "found no QEMU trace event");
+        box.Rejected(["import", "qemu", box.Write("empty.log", ""), "--out", box.OutPath], "empty.log:1:1", "found no QEMU trace event");
         box.Rejected(["import", "qemu", box.Path("missing.log"), "--out", box.OutPath], "missing.log", "log file not found");
+        Directory.CreateDirectory(box.Path("logs"));
+        box.Rejected(["import", "qemu", box.Path("logs"), "--out", box.OutPath], "logs", "found a folder");
     }
 
     [Test]

@@ -23,6 +23,11 @@ public static partial class PcieSimCommand
             string logPath = parse.GetValue(log)!;
             CheckOutputPath("--out", parse.GetValue(output)!);
             string logName = Path.GetFileName(logPath);
+            if (Directory.Exists(logPath))
+            {
+                throw new InputException(logName, 0, 0, $"found a folder ({logPath}), expected a QEMU trace log file");
+            }
+
             if (!File.Exists(logPath))
             {
                 throw new InputException(logName, 0, 0, $"log file not found: {logPath}");

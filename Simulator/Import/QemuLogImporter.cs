@@ -89,7 +89,8 @@ public static class QemuLogImporter
 
         if (!anyEvent)
         {
-            throw new InputException(source, lineCount == 0 ? 0 : 1, lineCount == 0 ? 0 : 1,
+            // An empty log is reported where the first event was expected, like an empty trace.
+            throw new InputException(source, 1, 1,
                 "found no QEMU trace event, expected a log of -trace pci_cfg_read -trace pci_cfg_write (or memory_region_ops_read/write) from QEMU's log trace backend");
         }
 
