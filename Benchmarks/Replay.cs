@@ -61,16 +61,19 @@ public class Replay
         Directory.CreateDirectory(folder);
         tracePath = Path.Combine(folder, "generated.csv");
         var spec = BenchTopologies.Spec(BenchTopologies.Rc4x16Switch3);
-        AtomicFile.WriteText(tracePath, writer =>
+        using (var file = AtomicFile.Begin(tracePath))
         {
-            using var trace = new TraceWriter(writer, spec.NormalisedFlags, [], TraceGenerator.Columns, leaveOpen: true);
-            foreach (var record in TraceGenerator.Generate(spec, Records, seed: 1))
+            using (var trace = new TraceWriter(file.Writer, spec.NormalisedFlags, [], TraceGenerator.Columns, leaveOpen: true))
             {
-                trace.Write(record);
+                foreach (var record in TraceGenerator.Generate(spec, Records, seed: 1))
+                {
+                    trace.Write(record);
+                }
             }
 
-            return 0;
-        });
+            file.Commit();
+        }
+
         traceBytes = File.ReadAllBytes(tracePath);
     }
 
@@ -84,7 +87,9 @@ public class Replay
         ReplayResult result;
         if (Snapshot == "file")
         {
-            result = AtomicFile.WriteText(Path.Combine(folder, "snapshot.txt"), writer => Run(options, writer));
+            using var file = AtomicFile.Begin(Path.Combine(folder, "snapshot.txt"));
+            result = Run(options, file.Writer);
+            file.Commit();
         }
         else
         {

@@ -33,13 +33,16 @@ public sealed class MessageCapabilityTests
     public void msi_mask_and_pending_bits()
     {
         var ep = Generic(",msi=4");
-        ep.Write(0x50, 4, 0xFFFF_FFFF);
+        Assert.That(ep.ReadDword(0x50), Is.EqualTo(0xFFFF_FFFFu), "OpenVMM constructs the mask bits all-ones");
+        ep.Write(0x50, 4, 0x1234_5678);
         ep.Write(0x54, 4, 0xFFFF_FFFF);
         Assert.Multiple(() =>
         {
-            Assert.That(ep.ReadDword(0x50), Is.EqualTo(0x0000_000Fu), "one mask bit per vector");
+            Assert.That(ep.ReadDword(0x50), Is.EqualTo(0x1234_5678u), "OpenVMM stores all 32 mask bits");
             Assert.That(ep.ReadDword(0x54), Is.Zero, "pending bits RO");
         });
+        ep.Reset();
+        Assert.That(ep.ReadDword(0x50), Is.Zero, "reset clears the mask bits");
     }
 
     [TestCase(",msi=1", 0x30, 0x0180u)]

@@ -74,10 +74,10 @@ public sealed class RegisterAttributeTests
             covered |= field.Mask;
             uint value = (written & field.Mask) >> field.Bit;
 
-            // Step 3: reset value.
-            if (!field.HardwareDriven && value != (field.Reset & (field.Mask >> field.Bit)))
+            // Step 3: the value of a newly created function (the reset value unless the field has a power-on value).
+            if (!field.HardwareDriven && value != (field.Initial & (field.Mask >> field.Bit)))
             {
-                failures.Add(Describe(field, $"reads 0x{value:X} after write-back, reset value is 0x{field.Reset:X}"));
+                failures.Add(Describe(field, $"reads 0x{value:X} after write-back, initial value is 0x{field.Initial:X}"));
             }
 
             // Step 4: write the complement of the field, everything else as read.

@@ -9,8 +9,9 @@ public partial class TraceReaderTests
     [Test]
     public void empty_file_has_no_header()
     {
-        Fails("", 0, 0, "found an empty trace", "expected a header row");
-        Fails(new byte[] { 0xEF, 0xBB, 0xBF }, 0, 0, "found an empty trace");
+        // Reported where the header was expected, so every trace error carries a line and a column.
+        Fails("", 1, 1, "found an empty trace", "expected a header row");
+        Fails(new byte[] { 0xEF, 0xBB, 0xBF }, 1, 1, "found an empty trace");
     }
 
     [Test]
@@ -242,7 +243,7 @@ public partial class TraceReaderTests
     }
 
     [TestCase("hot-add,,,,rp 0,nvme0,", 6, "column 'port': found 'rp 0', expected a name without whitespace")]
-    [TestCase("raise,,,0x1,,\tnvme0,", 7, "column 'device': found '\tnvme0', expected a name without whitespace")]
+    [TestCase("raise,,,0x1,,\tnvme0,", 7, "column 'device': found '\\tnvme0', expected a name without whitespace")]
     [TestCase("msi,0xfee00000,,0x1,,nvme0,", 7, "column 'device': found 'nvme0', expected a hex number (0x followed by 1-16 hex digits) for op 'msi'")]
     [TestCase("x,reset,,,,,,", 1, "column 'seq': found 'x', expected a decimal integer")]
     public void malformed_names_and_seq(string row, int column, string message)

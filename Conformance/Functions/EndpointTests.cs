@@ -19,7 +19,7 @@ public sealed class EndpointTests
         var nvme = Nvme();
         Assert.Multiple(() =>
         {
-            Assert.That(nvme.ReadDword(0x00), Is.EqualTo(0xC03E_1414u));
+            Assert.That(nvme.ReadDword(0x00), Is.EqualTo(0x00A9_1414u));
             Assert.That(nvme.ReadDword(0x04), Is.EqualTo(0x0010_0000u));
             Assert.That(nvme.ReadDword(0x08), Is.EqualTo(0x0108_0200u));
             Assert.That(nvme.ReadDword(0x0C), Is.EqualTo(0x0000_0000u), "header type 0, single function");

@@ -142,7 +142,7 @@ public partial class HotplugTests
         });
 
         b.Buses(rp0, 0, 1, 1);
-        Assert.That(b.ReadAt(b.Rc(), 1, 0, 0, 4).Value, Is.EqualTo(0xC03E_1414UL), "the endpoint is still linked");
+        Assert.That(b.ReadAt(b.Rc(), 1, 0, 0, 4).Value, Is.EqualTo(0x00A9_1414UL), "the endpoint is still linked");
     }
 
     // ---- Masks ----

@@ -54,7 +54,7 @@ public partial class HotplugTests
         {
             Assert.That(b.Read(rp0, Bench.SltSta, 2), Is.EqualTo(0x0148), "PDS | PDC | DLLSC");
             Assert.That(b.Read(rp0, Bench.LnkSta, 2), Is.EqualTo(0x2105), "DLLLA, 32 GT/s x16");
-            Assert.That(b.ReadAt(b.Rc(), 1, 0, 0, 4).Value, Is.EqualTo(0xC03E_1414UL), "the endpoint answers at once");
+            Assert.That(b.ReadAt(b.Rc(), 1, 0, 0, 4).Value, Is.EqualTo(0x00A9_1414UL), "the endpoint answers at once");
             Assert.That(b.Endpoint("nvme0").Port, Is.SameAs(rp0));
             Assert.That(rp0.Presence, Is.True);
             Assert.That(b.Model.Events.OfType<HotplugEvent>().Single(), Is.EqualTo(new HotplugEvent(rp0, b.Endpoint("nvme0"), true)));
@@ -110,7 +110,7 @@ public partial class HotplugTests
         {
             Assert.That(b.Read(dsp, Bench.SltSta, 2), Is.EqualTo(0x0148));
             Assert.That(b.Read(dsp, Bench.LnkSta, 2), Is.EqualTo(0x2105));
-            Assert.That(b.ReadAt(b.Rc(), secondary, 0, 0, 4).Value, Is.EqualTo(0xC03E_1414UL));
+            Assert.That(b.ReadAt(b.Rc(), secondary, 0, 0, 4).Value, Is.EqualTo(0x00A9_1414UL));
         });
 
         b.Write(dsp, Bench.SltSta, 2, 0x0108);

@@ -241,7 +241,7 @@ internal sealed class PciehpScenario
         Assert.Multiple(() =>
         {
             Assert.That(scan, Is.Empty);
-            Assert.That(vendor, Is.EqualTo(0xC03E_1414UL), "the NVMe endpoint");
+            Assert.That(vendor, Is.EqualTo(0x00A9_1414UL), "the NVMe endpoint");
             Assert.That(b.ReadAt(b.Rc(), Secondary, 0, 0x08, 4).Value, Is.EqualTo(0x0108_0200UL), "class 01 08 02");
         });
         Assert.That(ReadPort(Bench.LnkSta, 2), Is.EqualTo(0x2105u), "link status read again after the device answered");

@@ -7,7 +7,7 @@ namespace PcieSim.Conformance.Interrupts;
 
 /// <summary>Requester IDs resolved when a message is raised, from the live bus numbers (reference 5.1; OpenVMM <c>msi.rs</c>).</summary>
 [TestFixture]
-public class RequesterIdTests
+public partial class RequesterIdTests
 {
     /// <summary>Programs and enables a one-vector MSI on an endpoint.</summary>
     internal static void EnableMsi(Bench b, Endpoint ep, ulong address, ushort data)

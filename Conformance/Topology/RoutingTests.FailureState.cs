@@ -80,7 +80,7 @@ public sealed partial class RoutingTests
         Assert.Multiple(() =>
         {
             Assert.That(model.Access(0, 0, 0, 0, 4, false, 0).Value, Is.EqualTo(0x1451_1022UL));
-            Assert.That(model.Access(0, 3, 0, 0, 4, false, 0).Value, Is.EqualTo(0xC03E_1414UL));
+            Assert.That(model.Access(0, 3, 0, 0, 4, false, 0).Value, Is.EqualTo(0x00A9_1414UL));
             Assert.That(model.Access(0, 5, 0, 0, 4, false, 0).Function, Is.SameAs(model.FindEndpoint("ep1")));
             Assert.That(model.Access(0, 2, 1, 0, 4, false, 0).Function, Is.SameAs(model.FindPort("sw0-downstream-1")));
             Assert.That(model.Access(1, 0, 0, 0, 4, false, 0).Function, Is.SameAs(model.FindPort("rpx")));

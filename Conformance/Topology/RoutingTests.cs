@@ -88,7 +88,7 @@ public sealed partial class RoutingTests
             "00:00.0 C0301414 rp0",
             "01:00.0 C0311414 sw0",
             "02:00.0 C0321414 sw0-downstream-0",
-            "03:00.0 C03E1414 nvme0",
+            "03:00.0 00A91414 nvme0",
             "02:00.1 C0321414 sw0-downstream-1",
             "04:00.0 22221414 ep2",
             "00:00.1 C0301414 rp1",
@@ -114,7 +114,7 @@ public sealed partial class RoutingTests
         // Every function answers at its ECAM address, and the function reached is the one named.
         foreach (var (bus, devfn, id, name) in new (byte, byte, uint, string)[]
         {
-            (0, 1, 0xC030_1414, "rp1"), (3, 0, 0xC03E_1414, "nvme0"), (9, 1, 0xC032_1414, "sw2-downstream-1"), (11, 0, 0x1111_1414, "ep1"),
+            (0, 1, 0xC030_1414, "rp1"), (3, 0, 0x00A9_1414, "nvme0"), (9, 1, 0xC032_1414, "sw2-downstream-1"), (11, 0, 0x1111_1414, "ep1"),
         })
         {
             var read = model.ReadEcam(rc.Window.AddressOf(bus, devfn, 0), 4);

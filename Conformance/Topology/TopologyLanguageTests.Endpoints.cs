@@ -19,7 +19,7 @@ public partial class TopologyLanguageTests
             Assert.That(ep.Port, Is.EqualTo("rp0"));
             Assert.That(ep.Template, Is.EqualTo(EndpointTemplate.Nvme));
             Assert.That(ep.VendorId, Is.EqualTo(0x1414));
-            Assert.That(ep.DeviceId, Is.EqualTo(0xC03E));
+            Assert.That(ep.DeviceId, Is.EqualTo(0x00A9));
             Assert.That(ep.RevisionId, Is.EqualTo(0));
             Assert.That(ep.ClassCode, Is.EqualTo(0x010802u));
             Assert.That(ep.SubsystemVendorId, Is.EqualTo(0));

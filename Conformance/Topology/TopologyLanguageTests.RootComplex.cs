@@ -68,7 +68,7 @@ public partial class TopologyLanguageTests
     }
 
     [Test]
-    public void root_complex_ignored_options_are_recorded_and_mmio_values_kept()
+    public void root_complex_ignored_options_are_recorded_and_apertures_kept()
     {
         TopologySpec spec = Parse(
             "--pcie-root-complex rc0,low_mmio_base=0xC0000000,high_mmio_base=0x8000000000,preserve_bars,hdm=2G,"
@@ -84,8 +84,7 @@ public partial class TopologyLanguageTests
                 spec.IgnoredOptions.Select(o => o.Option),
                 Is.EqualTo(new[]
                 {
-                    "low_mmio_base=0xC0000000", "high_mmio_base=0x8000000000", "preserve_bars", "hdm=2G",
-                    "hdm_window_restrictions=0x3", "node=1", "low_mmio=32M", string.Empty,
+                    "preserve_bars", "hdm=2G", "hdm_window_restrictions=0x3", "node=1", string.Empty,
                 }));
             Assert.That(spec.IgnoredOptions[0].Flag, Is.EqualTo("--pcie-root-complex rc0"));
             Assert.That(spec.IgnoredOptions[^1].Flag, Is.EqualTo("--pcie-ecam-below-4gb"));

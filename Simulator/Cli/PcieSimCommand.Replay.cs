@@ -15,20 +15,71 @@ public static partial class PcieSimCommand
         var topology = new Option<string?>("--topology") { Description = "Topology file replacing the trace's '# topology:' lines." };
         var profile = ProfileOption("openvmm");
         var output = new Option<string?>("--out") { Description = "Write the snapshot to this file (atomically) instead of standard output." };
-        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.") { trace, topology, profile, output };
+        var format = new Option<string>("--format") { Description = "Snapshot form: text or json (schema in the README).", DefaultValueFactory = _ => "text" };
+        format.AcceptOnlyFromAmong("text", "json");
+        var emitTrace = new Option<string?>("--emit-trace") { Description = "Write the trace back with every read's value and every accepted message taken from the model (the openvmm run's with --profile both)." };
+        var vmmEnumerate = new Option<bool>("--vmm-enumerate") { Description = "Start from OpenVMM's pre-boot enumeration (bus numbers, BARs, windows) and run it again after every reset." };
+        var (saveAt, stateFile, restore) = StateOptions();
+        var command = new Command("replay", "Replay a trace against the model and print its snapshot. Exit 0 clean, 1 mismatch, 2 bad input, 3 §6.7 violations.")
+        {
+            trace, topology, profile, output, format, emitTrace, vmmEnumerate, saveAt, stateFile, restore,
+        };
         command.SetAction(parse => Guard(stderr, () =>
         {
-            var spec = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null;
-            var profiles = Profiles(parse.GetValue(profile)!);
             string tracePath = parse.GetValue(trace)!;
+            CheckOutputPath("--out", parse.GetValue(output));
+            CheckOutputPath("--emit-trace", parse.GetValue(emitTrace));
+            var options = new ReplayOptions
+            {
+                Topology = parse.GetValue(topology) is { } path ? TopologyFile.Read(path) : null,
+                Format = parse.GetValue(format) == "json" ? SnapshotFormat.Json : SnapshotFormat.Text,
+                VmmEnumerate = parse.GetValue(vmmEnumerate),
+            };
+            var profiles = Profiles(parse.GetValue(profile)!);
+            string? outPath = parse.GetValue(output);
+            string? emitPath = parse.GetValue(emitTrace);
+            var state = StateRequest.From(parse, saveAt, stateFile, restore, profiles, emitPath is not null);
+            options = options with { SaveAt = state.SaveAt, Restore = state.Restore };
 
-            // The snapshot streams to a temporary file (memory does not grow with the trace) and reaches --out or
-            // standard output only when every run completed: bad input writes nothing.
-            List<ReplayResult> ReplayAll(TextWriter writer) =>
-                [.. profiles.Select(p => TraceReplayer.Replay(tracePath, new ReplayOptions { Profile = p, Topology = spec }, writer))];
-            var results = parse.GetValue(output) is { } outPath
-                ? AtomicFile.WriteText(outPath, ReplayAll)
-                : AtomicFile.WriteToWhenComplete(stdout, ReplayAll);
+            // Everything goes to temporary files first: bad input at any row leaves every destination untouched.
+            using var snapshot = outPath is null ? null : AtomicFile.Begin(outPath);
+            using var emitted = emitPath is null ? null : AtomicFile.Begin(emitPath);
+            using var spool = outPath is null ? new SpoolFile() : null;
+            var destination = snapshot?.Writer ?? spool!.Writer;
+            var progress = ShowsProgress(stderr) ? new ReplayProgress(stderr, tracePath) : null;
+            var results = new List<ReplayResult>(profiles.Length);
+            if (profiles.Length == 1)
+            {
+                results.Add(TraceReplayer.Replay(tracePath, options with { Profile = profiles[0], EmitTrace = emitted?.Writer, OnOutcome = progress is null ? null : progress.Report }, destination));
+            }
+            else
+            {
+                var runs = new List<SpoolFile>(profiles.Length);
+                try
+                {
+                    for (int i = 0; i < profiles.Length; i++)
+                    {
+                        runs.Add(new SpoolFile());
+                        results.Add(TraceReplayer.Replay(tracePath, options with { Profile = profiles[i], EmitTrace = i == 0 ? emitted?.Writer : null, OnOutcome = progress is null ? null : progress.Report }, runs[i].Writer));
+                    }
+
+                    ProfileComparison.Write(destination, options.Format, runs[0], runs[1], SnapshotWriter.ProfileName(profiles[0]), SnapshotWriter.ProfileName(profiles[1]));
+                }
+                finally
+                {
+                    runs.ForEach(r => r.Dispose());
+                }
+            }
+
+            progress?.Done();
+            state.WriteSaved(results);
+            emitted?.Commit();
+            snapshot?.Commit();
+            if (spool is not null)
+            {
+                spool.CopyTo(stdout);
+            }
+
             return results.Any(r => r.Mismatches > 0) ? Mismatch : results.Any(r => r.Violations > 0) ? Violations : Success;
         }));
         return command;
@@ -46,7 +97,7 @@ public static partial class PcieSimCommand
             string dir = parse.GetValue(directory)!;
             if (!Directory.Exists(dir))
             {
-                throw new InputException("command line", 0, 0, $"DIR '{dir}' is not a folder");
+                throw new InputException("command line", 0, 0, $"DIR: found '{dir}', which is not a folder, expected a folder of traces");
             }
 
             var profiles = Profiles(parse.GetValue(profile)!);
@@ -72,7 +123,19 @@ public static partial class PcieSimCommand
                         continue;
                     }
 
-                    var comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
+                    GoldenComparison comparison;
+                    try
+                    {
+                        comparison = GoldenFile.Compare(verified, snapshot, parse.GetValue(accept));
+                    }
+                    catch (InvalidDataException error)
+                    {
+                        // A golden file with carriage returns is bad input: report it, never replace it.
+                        stdout.WriteLine(Inv($"failed    {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]: {error.Message}"));
+                        failed++;
+                        continue;
+                    }
+
                     string state = comparison.Outcome switch { GoldenOutcome.Equal => "equal", GoldenOutcome.New => "new", _ => "different" };
                     stdout.WriteLine(Inv($"{state,-9} {Path.GetFileName(trace)} [{SnapshotWriter.ProfileName(p)}]{(comparison.Accepted ? " (accepted)" : "")}"));
                     if (comparison.Outcome == GoldenOutcome.Equal || comparison.Accepted)
@@ -91,6 +154,29 @@ public static partial class PcieSimCommand
         }));
         return command;
     }
+
+    /// <summary>Checks before any work that an output path names a file in an existing folder.</summary>
+    private static void CheckOutputPath(string option, string? path)
+    {
+        if (path is null)
+        {
+            return;
+        }
+
+        if (Directory.Exists(path))
+        {
+            throw new InputException("command line", 0, 0, $"{option}: found '{path}', which is a folder, expected a file path");
+        }
+
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new InputException("command line", 0, 0, $"{option}: found '{path}', whose folder does not exist, expected a file path in an existing folder");
+        }
+    }
+
+    /// <summary>A progress bar only on the real standard error, and only when it is a terminal.</summary>
+    private static bool ShowsProgress(TextWriter stderr) => ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected;
 
     private static Option<string> ProfileOption(string defaultValue)
     {

@@ -36,7 +36,7 @@ public static partial class PcieSimCommand
             if (!text.StartsWith("0x", StringComparison.OrdinalIgnoreCase) || text.Length is < 3 or > 18
                 || !ulong.TryParse(text.AsSpan(2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out ulong value))
             {
-                throw new InputException("command line", 0, 0, $"ADDRESS '{text}' is not 0x followed by 1 to 16 hex digits");
+                throw new InputException("command line", 0, 0, $"ADDRESS: found '{text}', expected 0x followed by 1 to 16 hex digits");
             }
 
             stdout.Write(Decode(model, value));

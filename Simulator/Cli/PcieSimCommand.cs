@@ -19,12 +19,7 @@ public static partial class PcieSimCommand
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
-        var root = new RootCommand("pciesim: a deterministic functional simulator of OpenVMM's PCIe topology, for conformance testing of PCIe emulation.");
-        root.Subcommands.Add(TopologyCommand(stdout, stderr));
-        root.Subcommands.Add(DecodeCommand(stdout, stderr));
-        root.Subcommands.Add(ReplayCommand(stdout, stderr));
-        root.Subcommands.Add(VerifyCommand(stdout, stderr));
-        root.Subcommands.Add(GenerateCommand(stdout, stderr));
+        var root = CreateRoot(stdout, stderr);
         foreach (var option in root.Options)
         {
             if (option is VersionOption version)
@@ -46,6 +41,21 @@ public static partial class PcieSimCommand
         }
 
         return parse.Invoke(new InvocationConfiguration { Output = stdout, Error = stderr });
+    }
+
+    /// <summary>The command tree: every command and option <c>pciesim</c> accepts (also read by the script lint test).</summary>
+    public static RootCommand CreateRoot(TextWriter stdout, TextWriter stderr)
+    {
+        var root = new RootCommand("pciesim: a deterministic functional simulator of OpenVMM's PCIe topology, for conformance testing of PCIe emulation.");
+        root.Subcommands.Add(TopologyCommand(stdout, stderr));
+        root.Subcommands.Add(DecodeCommand(stdout, stderr));
+        root.Subcommands.Add(ReplayCommand(stdout, stderr));
+        root.Subcommands.Add(VerifyCommand(stdout, stderr));
+        root.Subcommands.Add(ImportCommand(stdout, stderr));
+        root.Subcommands.Add(LintCommand(stdout, stderr));
+        root.Subcommands.Add(RecordCommand(stdout, stderr));
+        root.Subcommands.Add(GenerateCommand(stdout, stderr));
+        return root;
     }
 
     /// <summary>The simulator's version (the assembly's, without build metadata).</summary>

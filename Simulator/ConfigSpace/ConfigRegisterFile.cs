@@ -14,7 +14,7 @@ public sealed class ConfigRegisterFile
     public ConfigRegisterFile(ConfigSpaceLayout layout)
     {
         Layout = layout ?? throw new ArgumentNullException(nameof(layout));
-        Reset();
+        PowerOn();
     }
 
     public ConfigSpaceLayout Layout { get; }
@@ -44,6 +44,9 @@ public sealed class ConfigRegisterFile
 
     /// <summary>Returns every DWORD to its reset value.</summary>
     public void Reset() => Array.Copy(Layout.ResetImage, dwords, dwords.Length);
+
+    /// <summary>The values of a newly created function (the reset values unless a field has its own power-on value).</summary>
+    public void PowerOn() => Array.Copy(Layout.PowerOnImage, dwords, dwords.Length);
 
     /// <summary>Copies the DWORDs out (save state).</summary>
     public uint[] Save() => (uint[])dwords.Clone();

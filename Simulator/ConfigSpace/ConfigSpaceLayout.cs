@@ -23,6 +23,7 @@ public sealed class ConfigSpaceLayout
         Registers = registers;
         Capabilities = capabilities;
         ResetImage = new uint[DwordCount];
+        PowerOnImage = new uint[DwordCount];
         WriteMask = new uint[DwordCount];
         Rw1cMask = new uint[DwordCount];
         Hooks = new RegisterHook[DwordCount];
@@ -35,6 +36,7 @@ public sealed class ConfigSpaceLayout
             int dword = register.Offset >> 2;
             int shift = (register.Offset & 3) * 8;
             ResetImage[dword] |= register.ResetValue << shift;
+            PowerOnImage[dword] |= register.PowerOnValue << shift;
             WriteMask[dword] |= register.WriteMask << shift;
             Rw1cMask[dword] |= register.Rw1cMask << shift;
             if (register.Hook != RegisterHook.None)
@@ -56,6 +58,9 @@ public sealed class ConfigSpaceLayout
     public IReadOnlyList<Capability> Capabilities { get; }
 
     internal uint[] ResetImage { get; }
+
+    /// <summary>A newly created function's DWORDs: the reset image except fields with a <see cref="FieldDefinition.PowerOn"/> value.</summary>
+    internal uint[] PowerOnImage { get; }
 
     internal uint[] WriteMask { get; }
 

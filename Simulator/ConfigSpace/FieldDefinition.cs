@@ -8,8 +8,15 @@ namespace PcieSim.ConfigSpace;
 /// <param name="Width">Number of bits.</param>
 /// <param name="Reset">Reset value of the field, not shifted.</param>
 /// <param name="HardwareDriven">The value follows model state (presence, link, a latch), so its reset value is not checked by attribute tests.</param>
-public sealed record FieldDefinition(string Name, int Bit, int Width, RegisterAttribute Attribute, uint Reset = 0, bool HardwareDriven = false)
+/// <param name="PowerOn">
+/// The value of a newly created function where it differs from <paramref name="Reset"/> (OpenVMM constructors that set
+/// more than their reset does); null when the two agree.
+/// </param>
+public sealed record FieldDefinition(string Name, int Bit, int Width, RegisterAttribute Attribute, uint Reset = 0, bool HardwareDriven = false, uint? PowerOn = null)
 {
+    /// <summary>The value of a newly created function, not shifted.</summary>
+    public uint Initial => PowerOn ?? Reset;
+
     /// <summary>Mask of the field's bits within the register.</summary>
     public uint Mask => (Width >= 32 ? uint.MaxValue : (1u << Width) - 1) << Bit;
 
@@ -35,25 +42,27 @@ public sealed record FieldDefinition(string Name, int Bit, int Width, RegisterAt
 public sealed record RegisterDefinition(string Name, int Offset, int Size, IReadOnlyList<FieldDefinition> Fields, RegisterHook Hook = RegisterHook.None)
 {
     /// <summary>Reset value of the whole register, fields placed.</summary>
-    public uint ResetValue
-    {
-        get
-        {
-            uint value = 0;
-            foreach (var f in Fields)
-            {
-                value |= (f.Reset << f.Bit) & f.Mask;
-            }
+    public uint ResetValue => Place(static f => f.Reset);
 
-            return value;
-        }
-    }
+    /// <summary>The value of a newly created function, fields placed (differs from <see cref="ResetValue"/> only where a field says so).</summary>
+    public uint PowerOnValue => Place(static f => f.Initial);
 
     /// <summary>Bits software can set (RW fields).</summary>
     public uint WriteMask => MaskOf(RegisterAttribute.RW);
 
     /// <summary>Bits software clears by writing 1 (RW1C fields).</summary>
     public uint Rw1cMask => MaskOf(RegisterAttribute.RW1C);
+
+    private uint Place(Func<FieldDefinition, uint> valueOf)
+    {
+        uint value = 0;
+        foreach (var f in Fields)
+        {
+            value |= (valueOf(f) << f.Bit) & f.Mask;
+        }
+
+        return value;
+    }
 
     /// <summary>The field holding bit <paramref name="bit"/>, if any.</summary>
     public FieldDefinition? FieldAt(int bit)

@@ -12,95 +12,62 @@ public static class AtomicFile
 
     public static void WriteAllText(string path, string text)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        string full = Path.GetFullPath(path);
-        string temporary = TemporaryFor(full);
-        try
-        {
-            File.WriteAllText(temporary, text, Utf8NoBom);
-            File.Move(temporary, full, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+        using var pending = Begin(path);
+        pending.Writer.Write(text);
+        pending.Commit();
     }
 
     /// <summary>
-    /// Streams text of any length to <paramref name="path"/>: <paramref name="write"/> writes to the temporary file,
-    /// which replaces <paramref name="path"/> only when it returns. If it throws, nothing is written.
+    /// Starts writing <paramref name="path"/>: text goes to a temporary file beside it, which
+    /// <see cref="PendingFile.Commit"/> renames into place; disposing an uncommitted file deletes it.
     /// </summary>
-    public static T WriteText<T>(string path, Func<TextWriter, T> write)
+    public static PendingFile Begin(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        ArgumentNullException.ThrowIfNull(write);
-        string full = Path.GetFullPath(path);
-        string temporary = TemporaryFor(full);
-        try
-        {
-            T result;
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, BufferBytes))
-            using (var writer = new StreamWriter(stream, Utf8NoBom, BufferBytes))
-            {
-                result = write(writer);
-            }
-
-            File.Move(temporary, full, overwrite: true);
-            return result;
-        }
-        finally
-        {
-            if (File.Exists(temporary))
-            {
-                File.Delete(temporary);
-            }
-        }
+        return new PendingFile(Path.GetFullPath(path));
     }
+}
 
-    /// <summary>
-    /// Streams text of any length to <paramref name="destination"/> (standard output) only once it is complete:
-    /// <paramref name="write"/> writes to a temporary file, copied to <paramref name="destination"/> when it returns
-    /// and deleted in any case. If it throws, nothing is written.
-    /// </summary>
-    public static T WriteToWhenComplete<T>(TextWriter destination, Func<TextWriter, T> write)
+/// <summary>A file being written through a temporary file (see <see cref="AtomicFile.Begin"/>).</summary>
+public sealed class PendingFile : IDisposable
+{
+    private readonly StreamWriter writer;
+    private bool committed;
+
+    internal PendingFile(string path)
     {
-        ArgumentNullException.ThrowIfNull(destination);
-        ArgumentNullException.ThrowIfNull(write);
-        string temporary = Path.Combine(Path.GetTempPath(), "pciesim-" + Guid.NewGuid().ToString("N") + ".tmp");
-        try
-        {
-            T result;
-            using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None, BufferBytes))
-            using (var writer = new StreamWriter(stream, Utf8NoBom, BufferBytes))
-            {
-                result = write(writer);
-            }
-
-            using (var reader = new StreamReader(temporary, Utf8NoBom, detectEncodingFromByteOrderMarks: false, BufferBytes))
-            {
-                char[] buffer = new char[BufferBytes];
-                int read;
-                while ((read = reader.Read(buffer, 0, buffer.Length)) > 0)
-                {
-                    destination.Write(buffer, 0, read);
-                }
-            }
-
-            destination.Flush();
-            return result;
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        Path = path;
+        string directory = System.IO.Path.GetDirectoryName(path)!;
+        Temporary = System.IO.Path.Combine(directory, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        writer = new StreamWriter(new FileStream(Temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), AtomicFile.Utf8NoBom, 1 << 16);
     }
 
-    /// <summary>Large buffers: snapshots and generated traces run to gigabytes.</summary>
-    private const int BufferBytes = 1 << 16;
+    /// <summary>The file to be written.</summary>
+    public string Path { get; }
 
-    private static string TemporaryFor(string full) =>
-        Path.Combine(Path.GetDirectoryName(full)!, "." + Path.GetFileName(full) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
+    /// <summary>The temporary file beside it.</summary>
+    public string Temporary { get; }
+
+    /// <summary>Where to write; LF line endings are the caller's.</summary>
+    public TextWriter Writer => writer;
+
+    /// <summary>Flushes, closes and renames the temporary file into place.</summary>
+    public void Commit()
+    {
+        writer.Dispose();
+        File.Move(Temporary, Path, overwrite: true);
+        committed = true;
+    }
+
+    public void Dispose()
+    {
+        if (!committed)
+        {
+            writer.Dispose();
+            if (File.Exists(Temporary))
+            {
+                File.Delete(Temporary);
+            }
+        }
+    }
 }

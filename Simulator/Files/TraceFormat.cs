@@ -16,6 +16,15 @@ public static class TraceFormat
     /// <summary>The prefix of a line that adds topology flags; the flags follow the colon.</summary>
     public const string TopologyPrefix = "# topology:";
 
+    /// <summary>
+    /// The prefix of a line (ours) holding replay options that belong to the trace, before the header row:
+    /// <c># replay: --vmm-enumerate</c> is the only one.
+    /// </summary>
+    public const string ReplayPrefix = "# replay:";
+
+    /// <summary>The replay option a <c># replay:</c> line may carry: start from OpenVMM's pre-boot enumeration.</summary>
+    public const string VmmEnumerateOption = "--vmm-enumerate";
+
     /// <summary>The column names a header may have, in their canonical order.</summary>
     public static IReadOnlyList<string> ColumnNames { get; } = ["seq", "op", "address", "width", "value", "port", "device", "note"];
 

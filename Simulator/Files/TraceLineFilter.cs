@@ -7,9 +7,9 @@ namespace PcieSim.Files;
 /// <summary>
 /// A trace's physical lines, one at a time, checked before the reader splits them into fields. A line longer than
 /// <see cref="TraceFormat.MaxRecordBytes"/>, binary data (control characters, invalid UTF-8) or a
-/// <c># topology:</c> line after the header ends the text just before that line, so the records before it are still
-/// read; the error waits in <see cref="PendingError"/>. Nothing after the bad line is read. Collects the comments
-/// and <c># topology:</c> lines before the header. Line breaks are CR, LF or CRLF, so line numbers are the file's;
+/// <c># topology:</c> or <c># replay:</c> line after the header ends the text just before that line, so the records
+/// before it are still read; the error waits in <see cref="PendingError"/>. Nothing after the bad line is read.
+/// Collects the comments, <c># topology:</c> and <c># replay:</c> lines before the header. Line breaks are CR, LF or CRLF, so line numbers are the file's;
 /// a leading byte-order mark is dropped.
 /// </summary>
 /// <remarks>
@@ -27,6 +27,7 @@ internal sealed class TraceLineFilter : IDisposable
     private readonly string sourceName;
     private readonly char[] chunk = new char[ChunkSize];
     private readonly List<TopologySourceLine> topologyLines = [];
+    private readonly List<TopologySourceLine> replayLines = [];
     private readonly List<string> comments = [];
     private char[] line = new char[256];
     private int chunkPos;
@@ -52,6 +53,9 @@ internal sealed class TraceLineFilter : IDisposable
     public int HeaderLine { get; private set; }
 
     public IReadOnlyList<TopologySourceLine> TopologyLines => topologyLines;
+
+    /// <summary>The <c># replay:</c> lines before the header (text after the colon).</summary>
+    public IReadOnlyList<TopologySourceLine> ReplayLines => replayLines;
 
     public IReadOnlyList<string> Comments => comments;
 
@@ -195,6 +199,17 @@ internal sealed class TraceLineFilter : IDisposable
                 }
 
                 topologyLines.Add(new TopologySourceLine(sourceName, LinesRead, TraceFormat.TopologyPrefix.Length, text[TraceFormat.TopologyPrefix.Length..].ToString()));
+            }
+            else if (text.StartsWith(TraceFormat.ReplayPrefix, StringComparison.Ordinal))
+            {
+                if (HeaderLine != 0)
+                {
+                    return Stop(LinesRead, string.Create(
+                        CultureInfo.InvariantCulture,
+                        $"found a '{TraceFormat.ReplayPrefix}' line after the header row (line {HeaderLine}), expected replay options before the header row"));
+                }
+
+                replayLines.Add(new TopologySourceLine(sourceName, LinesRead, TraceFormat.ReplayPrefix.Length, text[TraceFormat.ReplayPrefix.Length..].ToString()));
             }
             else if (HeaderLine == 0)
             {

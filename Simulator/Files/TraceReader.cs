@@ -81,7 +81,12 @@ public sealed class TraceReader : IDisposable
     public static TraceReader Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        string name = Path.GetFileName(path);
+        string name = Path.GetFileName(path) is { Length: > 0 } file ? file : path;
+        if (Directory.Exists(path))
+        {
+            throw new InputException(name, 0, 0, $"found a folder, expected a trace file: {path}");
+        }
+
         FileStream stream;
         try
         {
@@ -91,6 +96,10 @@ public sealed class TraceReader : IDisposable
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
             throw new InputException(name, 0, 0, $"trace file not found: {path}");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InputException(name, 0, 0, $"cannot read the trace file {path}: {e.Message}");
         }
 
         return Open(stream, name);
@@ -258,7 +267,7 @@ public sealed class TraceReader : IDisposable
 
             string expected = "expected a header row naming the columns (" + string.Join(",", TraceFormat.ColumnNames) + ")";
             throw filter.LinesRead == 0
-                ? new InputException(source, 0, 0, "found an empty trace, " + expected)
+                ? new InputException(source, 1, 1, "found an empty trace, " + expected)
                 : new InputException(source, filter.LinesRead, 1, "found only comments and empty lines, " + expected);
         }
 
@@ -270,13 +279,13 @@ public sealed class TraceReader : IDisposable
             if (known < 0)
             {
                 throw new InputException(source, line, i + 1, Invariant(
-                    $"column {i + 1} of the header: found '{Shorten(names[i])}', expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
+                    $"column {i + 1} of the header: found {Quote(names[i])}, expected one of {string.Join(", ", TraceFormat.ColumnNames)}"));
             }
 
             if (columnIndex[known] >= 0)
             {
                 throw new InputException(source, line, i + 1, Invariant(
-                    $"column {i + 1} of the header: found a second '{names[i]}' column (the first is column {columnIndex[known] + 1}), expected each column once"));
+                    $"column {i + 1} of the header: found a second {Quote(names[i])} column (the first is column {columnIndex[known] + 1}), expected each column once"));
             }
 
             columnIndex[known] = i;
@@ -285,13 +294,63 @@ public sealed class TraceReader : IDisposable
         if (columnIndex[Op] < 0)
         {
             throw new InputException(source, line, 1, Invariant(
-                $"header row: found no 'op' column, expected a header with an 'op' column (found {string.Join(",", names)})"));
+                $"header row: found no 'op' column, expected a header with an 'op' column (found {Shorten(string.Join(",", names)).Replace("\t", "\\t", StringComparison.Ordinal)})"));
         }
 
         var columns = new TraceColumns(
             columnIndex[Seq] + 1, columnIndex[Op] + 1, columnIndex[Address] + 1, columnIndex[Width] + 1,
             columnIndex[Value] + 1, columnIndex[Port] + 1, columnIndex[Device] + 1, columnIndex[Note] + 1);
-        return new TraceHeader(source, [.. filter.TopologyLines], [.. filter.Comments], names, columns);
+        return new TraceHeader(source, [.. filter.TopologyLines], [.. filter.Comments], names, columns) { VmmEnumerateLine = ReplayOptions() };
+    }
+
+    /// <summary>
+    /// Checks the <c># replay:</c> lines: whitespace-separated options, each <c>--vmm-enumerate</c>. Returns the line
+    /// of the first one naming it, or 0.
+    /// </summary>
+    private int ReplayOptions()
+    {
+        int vmmEnumerateLine = 0;
+        foreach (var line in filter.ReplayLines)
+        {
+            string text = line.Text;
+            int i = 0;
+            bool any = false;
+            while (i < text.Length)
+            {
+                if (char.IsWhiteSpace(text[i]))
+                {
+                    i++;
+                    continue;
+                }
+
+                int start = i;
+                while (i < text.Length && !char.IsWhiteSpace(text[i]))
+                {
+                    i++;
+                }
+
+                string option = text[start..i];
+                if (!string.Equals(option, TraceFormat.VmmEnumerateOption, StringComparison.Ordinal))
+                {
+                    throw new InputException(source, line.Line, line.ColumnOffset + start + 1, Invariant(
+                        $"found '{Shorten(option)}' in a '{TraceFormat.ReplayPrefix}' line, expected {TraceFormat.VmmEnumerateOption} (the only replay option a trace carries)"));
+                }
+
+                any = true;
+                if (vmmEnumerateLine == 0)
+                {
+                    vmmEnumerateLine = line.Line;
+                }
+            }
+
+            if (!any)
+            {
+                throw new InputException(source, line.Line, line.ColumnOffset + 1, Invariant(
+                    $"found an empty '{TraceFormat.ReplayPrefix}' line, expected {TraceFormat.VmmEnumerateOption}"));
+            }
+        }
+
+        return vmmEnumerateLine;
     }
 
     // Indexes into columnIndex, in TraceFormat.ColumnNames order.
@@ -549,7 +608,8 @@ public sealed class TraceReader : IDisposable
             $"found malformed CSV ({problem}), expected RFC 4180 fields, each record on one line, a quoted field closed before the line ends");
     }
 
-    private static string Quote(ReadOnlySpan<char> text) => "'" + Shorten(text) + "'";
+    /// <summary>A field as a message shows it: quoted, shortened, a tab (the one control character a line may hold) as <c>\t</c>.</summary>
+    private static string Quote(ReadOnlySpan<char> text) => "'" + Shorten(text).Replace("\t", "\\t", StringComparison.Ordinal) + "'";
 
     private static string Shorten(ReadOnlySpan<char> text) => text.Length <= MaxShownValue ? text.ToString() : string.Concat(text[..MaxShownValue], "...");
 

@@ -33,8 +33,9 @@ public sealed class TraceWriter : IDisposable
     /// <param name="topologyFlags">Each becomes a <c># topology: </c> line.</param>
     /// <param name="comments">Each becomes a <c># </c> line, before the topology lines.</param>
     /// <param name="columns">Header column names, in the order to write them; must include <c>op</c>.</param>
+    /// <param name="vmmEnumerate">Write a <c># replay: --vmm-enumerate</c> line (after the comments, before the topology).</param>
     /// <exception cref="ArgumentException">An unknown or repeated column, no <c>op</c> column, or a line break in a flag or comment.</exception>
-    public TraceWriter(TextWriter writer, IReadOnlyList<string> topologyFlags, IReadOnlyList<string> comments, IReadOnlyList<string> columns, bool leaveOpen = false)
+    public TraceWriter(TextWriter writer, IReadOnlyList<string> topologyFlags, IReadOnlyList<string> comments, IReadOnlyList<string> columns, bool leaveOpen = false, bool vmmEnumerate = false)
     {
         ArgumentNullException.ThrowIfNull(writer);
         ArgumentNullException.ThrowIfNull(topologyFlags);
@@ -85,8 +86,14 @@ public sealed class TraceWriter : IDisposable
         csv = CsvWriter.Create(writer, CsvOptions, leaveOpen);
         foreach (string comment in comments)
         {
-            // "# topology:" would read back as a topology line; "#topology:" reads back as this comment.
-            csv.WriteComment(comment.StartsWith("topology:", StringComparison.Ordinal) ? comment : " " + comment);
+            // "# topology:" and "# replay:" would read back as topology or replay lines; "#topology:" reads back as this comment.
+            bool special = comment.StartsWith(TraceFormat.TopologyPrefix[2..], StringComparison.Ordinal) || comment.StartsWith(TraceFormat.ReplayPrefix[2..], StringComparison.Ordinal);
+            csv.WriteComment(special ? comment : " " + comment);
+        }
+
+        if (vmmEnumerate)
+        {
+            csv.WriteComment(TraceFormat.ReplayPrefix[1..] + " " + TraceFormat.VmmEnumerateOption);
         }
 
         foreach (string flags in topologyFlags)

@@ -70,6 +70,13 @@ public abstract class BridgeFunction : PcieFunction
         return builder.Build();
     }
 
+    /// <summary>A reset clears bus numbers and ARI Forwarding Enable: routing follows (whoever resets the bridge).</summary>
+    public override void Reset()
+    {
+        base.Reset();
+        Host?.RoutingChanged();
+    }
+
     protected override void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes)
     {
         uint old = Config.WriteMasked(index, data, lanes);

@@ -1,3 +1,5 @@
+using PcieSim.Topology;
+
 namespace PcieSim.Functions;
 
 /// <summary>MSI-X table and PBA state (reference 3.5): 16-byte entries, vector control resets to 1 (masked).</summary>
@@ -29,6 +31,9 @@ public sealed partial class Endpoint
 
     public bool MsixPending(int vector) => msixPending[vector];
 
+    /// <inheritdoc/>
+    public override bool HasLatchedMessages => base.HasLatchedMessages || Array.IndexOf(msixPending, true) >= 0;
+
     internal void SetMsixPending(int vector, bool pending) => msixPending[vector] = pending;
 
     /// <summary>A PBA DWORD: bit N set while vector (32 × index + N) is pending.</summary>
@@ -45,6 +50,32 @@ public sealed partial class Endpoint
         }
 
         return value;
+    }
+
+    /// <summary>The MSI-X table and pending bits, one entry per vector (save state; OpenVMM saves the same per vector).</summary>
+    internal MsixVectorState[] SaveMsix()
+    {
+        var vectors = new MsixVectorState[msixPending.Length];
+        for (int vector = 0; vector < vectors.Length; vector++)
+        {
+            vectors[vector] = new MsixVectorState(MsixAddress(vector), MsixData(vector), msixTable[(vector * 4) + 3], msixPending[vector]);
+        }
+
+        return vectors;
+    }
+
+    /// <summary>Restores what <see cref="SaveMsix"/> saved; the caller has checked the vector count.</summary>
+    internal void RestoreMsix(IReadOnlyList<MsixVectorState> vectors)
+    {
+        for (int vector = 0; vector < msixPending.Length; vector++)
+        {
+            var saved = vectors[vector];
+            msixTable[vector * 4] = (uint)saved.Address;
+            msixTable[(vector * 4) + 1] = (uint)(saved.Address >> 32);
+            msixTable[(vector * 4) + 2] = saved.Data;
+            msixTable[(vector * 4) + 3] = saved.VectorControl;
+            msixPending[vector] = saved.Pending;
+        }
     }
 
     private void ResetMsix()

@@ -32,7 +32,7 @@ public static class HeaderRegisters
         ], RegisterHook.Command);
         yield return new("Status", 0x06, 2, [RO("InterruptStatus", 3, 1), RO("CapabilitiesList", 4, 1, hasCapabilities ? 1u : 0)]);
         yield return new("RevisionId", 0x08, 1, [RO("RevisionId", 0, 8, revision)]);
-        yield return new("ClassCode", 0x09, 1, [RO("ProgrammingInterface", 0, 8, classCode & 0xFF)]);
+        yield return new("ProgrammingInterface", 0x09, 1, [RO("ProgrammingInterface", 0, 8, classCode & 0xFF)]);
         yield return new("SubClass", 0x0A, 1, [RO("SubClass", 0, 8, (classCode >> 8) & 0xFF)]);
         yield return new("BaseClass", 0x0B, 1, [RO("BaseClass", 0, 8, (classCode >> 16) & 0xFF)]);
         yield return new("CacheLineSize", 0x0C, 1, [RO("CacheLineSize", 0, 8)]);

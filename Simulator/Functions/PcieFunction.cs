@@ -32,6 +32,9 @@ public abstract class PcieFunction
     /// <summary>MSI vectors raised while they could not be delivered (bit per vector); delivered when they can be.</summary>
     internal uint MsiLatch { get; set; }
 
+    /// <summary>Whether a message waits in a latch (MSI disabled or masked; an MSI-X vector masked).</summary>
+    public virtual bool HasLatchedMessages => MsiLatch != 0;
+
     /// <summary>Command register (offset 0x04).</summary>
     public ushort Command => (ushort)Config.Read(1);
 
@@ -82,6 +85,16 @@ public abstract class PcieFunction
     {
         Config.Reset();
         MsiLatch = 0;
+    }
+
+    /// <summary>
+    /// Returns the function to the state of a newly created one: its reset state, except the few fields whose
+    /// power-on value differs (<see cref="ConfigSpace.FieldDefinition.PowerOn"/>). A hot-added device comes back this way.
+    /// </summary>
+    public void PowerOn()
+    {
+        Reset();
+        Config.PowerOn();
     }
 
     /// <summary>Side effects of a write to a hooked DWORD. The default applies the masks only.</summary>

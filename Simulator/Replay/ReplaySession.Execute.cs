@@ -1,5 +1,6 @@
 using PcieSim.AddressDecode;
 using PcieSim.ConfigSpace.Registers;
+using PcieSim.Enumeration;
 using PcieSim.Functions;
 using PcieSim.Interrupts;
 using PcieSim.Rules;
@@ -25,31 +26,61 @@ public sealed partial class ReplaySession
                 Hotplug(record, () => Model.HotRemove(record.Port!, record.Device));
                 break;
             case TraceOp.Reset:
+                foreach (var function in Model.Functions)
+                {
+                    if (function.HasLatchedMessages)
+                    {
+                        outcome.Notes.Add("reset discarded the latched message(s) of " + function.Name);
+                    }
+                }
+
                 Model.Reset();
+                if (VmmEnumerate)
+                {
+                    outcome.Enumeration = VmmEnumerator.Run(Model);
+                    if (outcome.Enumeration.Error is { } error)
+                    {
+                        throw new InputException(Source, record.Line, Columns.Op, "reset: OpenVMM's enumeration after the reset fails, so OpenVMM would not restart this VM: " + error);
+                    }
+                }
+
                 break;
             case TraceOp.MmioRead:
             case TraceOp.MmioWrite:
                 ExecuteMmio(record, outcome);
                 break;
             case TraceOp.Raise:
-                var endpoint = Model.FindEndpoint(record.Device!) ?? throw Bad(record, Columns.Device, $"unknown endpoint '{record.Device}'");
-                if (endpoint.Port is null)
-                {
-                    throw Bad(record, Columns.Device, $"endpoint '{endpoint.Name}' is not plugged in: it cannot raise an interrupt");
-                }
-
-                try
-                {
-                    Model.Raise(endpoint, (int)Math.Min(record.Value ?? 0, int.MaxValue));
-                }
-                catch (ArgumentException error)
-                {
-                    throw Bad(record, Columns.Value, error.Message);
-                }
-
+                ExecuteRaise(record);
                 break;
         }
     }
+
+    private void ExecuteRaise(TraceRecord record)
+    {
+        var endpoint = Model.FindEndpoint(record.Device!)
+            ?? throw Bad(record, Columns.Device, "device", $"'{record.Device}', which is no endpoint of the topology", "a plugged-in endpoint: " + Names(PluggedEndpoints()));
+        if (endpoint.Port is null)
+        {
+            throw Bad(record, Columns.Device, "device", $"'{endpoint.Name}', which is not plugged in (it waits for a hot-add)", "a plugged-in endpoint: " + Names(PluggedEndpoints()));
+        }
+
+        var (origin, vectors) = PcieModel.RaiseTarget(endpoint);
+        if (vectors == 0)
+        {
+            throw Bad(record, Columns.Device, "device", $"'{endpoint.Name}', which has no MSI or MSI-X capability", "an endpoint with MSI or MSI-X");
+        }
+
+        ulong vector = record.Value ?? 0;
+        if (vector >= (ulong)vectors)
+        {
+            string mechanism = origin == MessageOrigin.Msix ? "MSI-X" : "MSI";
+            throw Bad(record, Columns.Value, "value", Inv($"vector {vector}"), Inv($"a vector 0..{vectors - 1}: '{endpoint.Name}' signals through {mechanism} now, with {vectors} vector(s)"));
+        }
+
+        Model.Raise(endpoint, (int)vector);
+    }
+
+    private IEnumerable<string> PluggedEndpoints() => Model.Endpoints.Where(e => e.Port is not null).Select(e => e.Name);
 
     private void ExecuteConfig(TraceRecord record, StepOutcome outcome)
     {
@@ -62,7 +93,8 @@ public sealed partial class ReplaySession
             var a = record.Configuration;
             if (!Model.HasSegment(a.Segment))
             {
-                throw Bad(record, Columns.Address, Inv($"no root complex on segment {a.Segment:x4}"));
+                throw Bad(record, Columns.Address, "address", Inv($"segment {a.Segment:x4}, which has no root complex"),
+                    "a segment with a root complex: " + Names(Model.RootComplexes.Select(rc => Inv($"{rc.Segment:x4}")).Distinct(StringComparer.Ordinal)));
             }
 
             result = Model.Access(a.Segment, a.Bus, a.Devfn, a.Register, width, isWrite, value);
@@ -71,13 +103,15 @@ public sealed partial class ReplaySession
         {
             if (!Model.TryDecodeEcam(record.Address, out var rc, out var decoded))
             {
-                throw Bad(record, Columns.Address, Inv($"ECAM address 0x{record.Address:x} is in no root complex's window"));
+                throw Bad(record, Columns.Address, "address", Inv($"ECAM address 0x{record.Address:x}, which is in no root complex's ECAM window"),
+                    "an address in an ECAM window: " + Names(Model.RootComplexes.Select(w => Inv($"{w.Name} 0x{w.Window.Base:x}-0x{w.Window.Base + w.Window.Size - 1:x}"))));
             }
 
             result = Model.Access(rc, decoded, width, isWrite, value);
         }
 
         outcome.Access = result;
+        outcome.Route = RoutePath.Describe(result);
         if (!isWrite)
         {
             outcome.ValueRead = result.Value;
@@ -204,9 +238,28 @@ public sealed partial class ReplaySession
         }
         catch (HotplugException error)
         {
-            int column = error.Error is HotplugError.UnknownEndpoint or HotplugError.EndpointAlreadyPlugged or HotplugError.WrongEndpoint ? Columns.Device : Columns.Port;
-            throw Bad(record, column, error.Message);
+            throw HotplugRefused(record, error.Error);
         }
+    }
+
+    /// <summary>A refused hot-add or hot-remove as bad input: what the row named, and what it could have named.</summary>
+    private InputException HotplugRefused(TraceRecord record, HotplugError error)
+    {
+        var port = Model.FindPort(record.Port!);
+        string hotplugPorts = "a hot-plug capable port: " + Names(Model.Ports.Where(p => p.HotplugCapable).Select(p => p.Name));
+        string occupant = port?.Child?.UpstreamFunction.Name ?? "";
+        string pool = "an endpoint waiting unplugged: " + Names(Model.Endpoints.Where(e => e.Port is null).Select(e => e.Name));
+        return error switch
+        {
+            HotplugError.UnknownPort => Bad(record, Columns.Port, "port", $"'{record.Port}', which is no port of the topology", hotplugPorts),
+            HotplugError.NotHotplugCapable => Bad(record, Columns.Port, "port", $"'{record.Port}', which is not hot-plug capable", hotplugPorts),
+            HotplugError.PortOccupied => Bad(record, Columns.Port, "port", $"'{record.Port}', which already holds '{occupant}'", $"an empty hot-plug port (hot-remove '{occupant}' first)"),
+            HotplugError.PortEmpty => Bad(record, Columns.Port, "port", $"'{record.Port}', which is empty", "a port holding an endpoint (hot-add one first)"),
+            HotplugError.UnknownEndpoint => Bad(record, Columns.Device, "device", $"'{record.Device}', which is no endpoint of the topology", pool),
+            HotplugError.EndpointAlreadyPlugged => Bad(record, Columns.Device, "device", $"'{record.Device}', which is already plugged into '{Model.FindEndpoint(record.Device!)?.Port?.Name}'", pool),
+            _ when port?.Child is not Endpoint => Bad(record, Columns.Port, "port", $"'{record.Port}', which holds switch '{occupant}'", "a port holding an endpoint (a switch is not hot-removed)"),
+            _ => Bad(record, Columns.Device, "device", $"'{record.Device}', but '{record.Port}' holds '{occupant}'", $"'{occupant}' or an empty field"),
+        };
     }
 
     /// <summary>The ports whose §6.7 state a record can change: every port on a reset, else the one it touches.</summary>
@@ -292,7 +345,13 @@ public sealed partial class ReplaySession
 
             if (e is MessageEvent { Delivery.Accepted: false } dropped)
             {
-                outcome.Notes.Add("platform dropped a message: " + dropped.Delivery.Reason);
+                outcome.Notes.Add("message dropped: " + dropped.Delivery.Reason);
+            }
+
+            if (e is MessageEvent { Delivery.Accepted: true, Message: { Origin: MessageOrigin.Msi, Source: Endpoint { Msi: { PerVectorMasking: true } msi } masked } delivered }
+                && (masked.ReadDword(msi.MaskOffset) & (1u << delivered.Vector)) != 0)
+            {
+                outcome.Notes.Add($"MSI vector {delivered.Vector} of {masked.Name} sent although masked (OpenVMM stores mask bits without applying them; outside §6.7)");
             }
 
             if (e is MessageEvent { Message.Source: var from } sent && (from.Command & (ushort)CommandRegister.BusMasterEnable) == 0)
@@ -321,7 +380,21 @@ public sealed partial class ReplaySession
 
     private static byte LaneEnables(int register, int width) => ByteEnables.TryGet(register, width, out byte enables) == AccessFault.None ? enables : (byte)0;
 
-    private InputException Bad(TraceRecord record, int column, string message) => new(Source, record.Line, column, message);
+    /// <summary>Bad input in the reader's words: <c>column 'NAME': found ..., expected ...</c>.</summary>
+    private InputException Bad(TraceRecord record, int column, string columnName, string found, string expected) =>
+        new(Source, record.Line, column, $"column '{columnName}': found {found}, expected {expected}");
+
+    /// <summary>Names for a message, in topology order: at most eight, then how many more.</summary>
+    private static string Names(IEnumerable<string> names)
+    {
+        var list = names.ToList();
+        if (list.Count == 0)
+        {
+            return "(none)";
+        }
+
+        return list.Count <= 8 ? string.Join(", ", list) : string.Join(", ", list.Take(8)) + Inv($", ... ({list.Count - 8} more)");
+    }
 
     private TraceColumns Columns { get; set; }
 

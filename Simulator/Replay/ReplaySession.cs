@@ -38,6 +38,9 @@ public sealed partial class ReplaySession
 
     public bool InterruptComplete { get; }
 
+    /// <summary>OpenVMM's pre-boot enumeration runs again right after every <c>reset</c> record, as on a reboot.</summary>
+    public bool VmmEnumerate { get; init; }
+
     /// <summary>Rule violations of the initial (reset) state.</summary>
     public List<Violation> InitialViolations { get; } = [];
 
@@ -98,8 +101,68 @@ public sealed partial class ReplaySession
         return ready.Length == 0 ? [outcome] : [.. ready, outcome];
     }
 
-    /// <summary>Ends the replay: closes the last open step.</summary>
+    /// <summary>
+    /// Ends the replay: closes the last open step. Also legal mid-replay when the next record is not an
+    /// <c>msi</c> row (a save point): closing then gives the same outcome the next step would have.
+    /// </summary>
     public IReadOnlyList<StepOutcome> Finish() => CloseCause();
+
+    /// <summary>The session's state at a save point (no step open: call <see cref="Finish"/> first).</summary>
+    /// <exception cref="InvalidOperationException">A step is open: its <c>msi</c> rows may still come.</exception>
+    public SessionState SaveState()
+    {
+        if (cause is not null)
+        {
+            throw new InvalidOperationException("a step is open (its msi rows may still come): call Finish before saving");
+        }
+
+        var edges = checker.EdgeState.ToList();
+        edges.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
+        return new SessionState(Counters.Save(), edges, VmmEnumerate);
+    }
+
+    /// <summary>Restores counters and edge state saved by <see cref="SaveState"/> into a session of the same model.</summary>
+    /// <param name="source">Where the state came from, for error messages.</param>
+    /// <exception cref="InputException">Counters that do not add up, edge state for a port the model does not have, or a different <c>--vmm-enumerate</c>.</exception>
+    public void RestoreState(SessionState state, string source)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (cause is not null)
+        {
+            throw new InvalidOperationException("a step is open: restore into a session that has not started");
+        }
+
+        if (state.VmmEnumerate != VmmEnumerate)
+        {
+            throw new InputException(source, 0, 0, state.VmmEnumerate
+                ? "the state was saved by a replay with --vmm-enumerate (a reset enumerates again); this replay runs without it"
+                : "the state was saved by a replay without --vmm-enumerate; this replay runs with it");
+        }
+
+        var c = state.Counters;
+        long sum = 0;
+        foreach (long n in c.ByOp)
+        {
+            sum += n;
+        }
+
+        if (c.ByOp.Count != Enum.GetValues<TraceOp>().Length || c.ByOp.Any(n => n < 0) || sum != c.Records
+            || c.Mismatches < 0 || c.Violations < 0 || c.MessagesAccepted < 0 || c.MessagesDropped < 0 || c.Unroutable < 0 || c.Marked < 0)
+        {
+            throw new InputException(source, 0, 0, Inv($"the counters do not add up: {c.Records} records, {sum} by operation, none may be negative"));
+        }
+
+        foreach (var (port, _) in state.EdgeState)
+        {
+            if (Model.FindPort(port) is null)
+            {
+                throw new InputException(source, 0, 0, Inv($"edge state for port '{port}', which is not in the topology"));
+            }
+        }
+
+        Counters.Restore(c);
+        checker.RestoreEdgeState(state.EdgeState);
+    }
 
     /// <summary>The open step (with its msi rows) now that no more msi rows can follow it; none when nothing is open.</summary>
     private StepOutcome[] CloseCause()
@@ -173,6 +236,24 @@ public sealed class ReplayCounters
     public long Marked { get; private set; }
 
     public long ByOp(TraceOp op) => byOp[(int)op];
+
+    internal CountersState Save() => new(Records, [.. byOp], Mismatches, Violations, MessagesAccepted, MessagesDropped, Unroutable, Marked);
+
+    internal void Restore(CountersState state)
+    {
+        Records = state.Records;
+        for (int i = 0; i < byOp.Length; i++)
+        {
+            byOp[i] = state.ByOp[i];
+        }
+
+        Mismatches = state.Mismatches;
+        Violations = state.Violations;
+        MessagesAccepted = state.MessagesAccepted;
+        MessagesDropped = state.MessagesDropped;
+        Unroutable = state.Unroutable;
+        Marked = state.Marked;
+    }
 
     internal void Count(TraceOp op)
     {

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using PcieSim.Enumeration;
 using PcieSim.Interrupts;
 using PcieSim.Rules;
 using PcieSim.Topology;
@@ -17,6 +18,12 @@ public sealed class StepOutcome
 
     /// <summary>The configuration access, for read and write rows.</summary>
     public ConfigAccessResult? Access { get; internal set; }
+
+    /// <summary>
+    /// The route of <see cref="Access"/> as it was when the access happened: an outcome held open for its msi rows
+    /// is written after the next row, which may have changed links (a hot-remove) the path is described from.
+    /// </summary>
+    public string? Route { get; internal set; }
 
     /// <summary>For mmio rows: what the address hit (e.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>) or <c>unclaimed</c>.</summary>
     public string? MmioTarget { get; internal set; }
@@ -46,4 +53,7 @@ public sealed class StepOutcome
     internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(notes);
 
     internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(violations);
+
+    /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
+    public EnumerationResult? Enumeration { get; internal set; }
 }

@@ -62,4 +62,11 @@ public sealed record TraceRecord(
 /// <summary>What precedes the data rows: the topology lines, comments, and the header's columns.</summary>
 /// <param name="TopologyLines">Each <c># topology:</c> line's text after the colon, in file order, with its line and column.</param>
 /// <param name="ColumnNames">Header column names in file order.</param>
-public sealed record TraceHeader(string Source, IReadOnlyList<TopologySourceLine> TopologyLines, IReadOnlyList<string> Comments, IReadOnlyList<string> ColumnNames, TraceColumns Columns);
+public sealed record TraceHeader(string Source, IReadOnlyList<TopologySourceLine> TopologyLines, IReadOnlyList<string> Comments, IReadOnlyList<string> ColumnNames, TraceColumns Columns)
+{
+    /// <summary>A <c># replay: --vmm-enumerate</c> line asks to start from OpenVMM's pre-boot enumeration.</summary>
+    public bool VmmEnumerate => VmmEnumerateLine > 0;
+
+    /// <summary>The line of the first <c># replay:</c> line naming <c>--vmm-enumerate</c>, or 0.</summary>
+    public int VmmEnumerateLine { get; init; }
+}

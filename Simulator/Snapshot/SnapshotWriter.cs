@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
 using PcieSim.AddressDecode;
-using PcieSim.Functions;
+using PcieSim.ConfigSpace;
+using PcieSim.Enumeration;
 using PcieSim.Interrupts;
 using PcieSim.Replay;
 using PcieSim.Rules;
@@ -14,7 +15,7 @@ namespace PcieSim.Snapshot;
 /// topology one flag per line), one line per record with its decoded meaning, event / mismatch / note / violation
 /// lines under the record that caused them, and a summary. Invariant culture; LF; no wall-clock anything.
 /// </summary>
-public sealed class SnapshotWriter(TextWriter output)
+public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
 {
     /// <summary>Snapshot format version, in the header of every snapshot.</summary>
     public const int FormatVersion = 1;
@@ -24,10 +25,8 @@ public sealed class SnapshotWriter(TextWriter output)
     /// <summary>The record being written: one buffer, reused, so a record costs no strings of its own.</summary>
     private readonly CharBuffer text = new(512);
 
-    /// <summary>Tails of completed accesses (see <see cref="CompletedTail"/>), with the endpoint port each was made for.</summary>
-    private readonly Dictionary<(PcieFunction Function, int RegisterAndWidth), (string Tail, DownstreamPort? Port, RootComplex? Rc)> tails = [];
-
-    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations)
+    /// <param name="enumeration">When the replay starts from OpenVMM's pre-boot enumeration (<c>--vmm-enumerate</c>): what it assigned.</param>
+    public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations, EnumerationResult? enumeration = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(initialViolations);
@@ -38,6 +37,15 @@ public sealed class SnapshotWriter(TextWriter output)
         foreach (string flag in model.Spec.NormalisedFlags)
         {
             Line("  " + flag);
+        }
+
+        if (enumeration is not null)
+        {
+            Line("initial state: vmm-enumerate (OpenVMM's pre-boot enumeration and resource assignment; Command.MEM left clear)");
+            foreach (string line in EnumerationText.Lines(enumeration))
+            {
+                Line("  " + line);
+            }
         }
 
         foreach (var violation in initialViolations)
@@ -66,7 +74,7 @@ public sealed class SnapshotWriter(TextWriter output)
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                AppendConfig(line, record, outcome.Access!.Value);
+                AppendConfig(line, record, outcome.Access!.Value, outcome.Route);
                 break;
             case TraceOp.HotAdd:
                 line.Append(record.Device).Append(" -> ").Append(record.Port);
@@ -110,6 +118,15 @@ public sealed class SnapshotWriter(TextWriter output)
             line.Append("    ");
             AppendChanges(line, write);
             line.Append('\n');
+        }
+
+        if (outcome.Enumeration is { } enumeration)
+        {
+            line.Append("    vmm-enumerate: OpenVMM's enumeration runs again after the reset\n");
+            foreach (string enumerationLine in EnumerationText.Lines(enumeration))
+            {
+                line.Append("      ").Append(enumerationLine).Append('\n');
+            }
         }
 
         foreach (var e in outcome.EventSpan)
@@ -177,8 +194,8 @@ public sealed class SnapshotWriter(TextWriter output)
     }
 
     /// <summary>
-    /// <c>unchanged</c>, or <c>changed: </c> then, for each register starting in the DWORD whose value changed,
-    /// <c>Name 0xOLD-&gt;0xNEW</c> and its changed fields (<c>+Bit</c>, <c>-Bit</c>, <c>Field=0xO-&gt;0xN</c>), joined with <c>; </c>.
+    /// <c>unchanged</c>, or <c>changed: </c> then each of <see cref="ChangedRegisters"/> as <c>Name 0xOLD-&gt;0xNEW</c>
+    /// and its fields, joined with <c>; </c>: the same text, written straight into the buffer (no lists, no strings).
     /// </summary>
     private static void AppendChanges(CharBuffer text, in ConfigAccessResult write)
     {
@@ -238,9 +255,58 @@ public sealed class SnapshotWriter(TextWriter output)
                 }
             }
 
-            // As the joined text was trimmed: no space after the last field (or after the values when none changed).
+            // As each part was trimmed: no space after the last field (or after the values when none changed).
             text.TrimEnd();
         }
+    }
+
+    /// <summary>
+    /// The registers a completed write changed, in offset order, each with its named fields that changed
+    /// (<c>+Bit</c>/<c>-Bit</c> for one-bit fields, <c>Field=0xold-&gt;0xnew</c> otherwise).
+    /// </summary>
+    public static IReadOnlyList<RegisterChange> ChangedRegisters(in ConfigAccessResult write)
+    {
+        var function = write.Function!;
+        uint diff = write.Before ^ write.After;
+        if (diff == 0)
+        {
+            return [];
+        }
+
+        var changes = new List<RegisterChange>();
+        int dwordBase = write.Address.Register & ~3;
+        for (int b = 0; b < 4; b++)
+        {
+            var register = function.Layout.RegisterAt(dwordBase + b);
+            if (register is null || register.Offset != dwordBase + b)
+            {
+                continue;
+            }
+
+            int shift = b * 8;
+            uint mask = register.Size >= 4 ? uint.MaxValue : (1u << (register.Size * 8)) - 1;
+            uint oldValue = (write.Before >> shift) & mask;
+            uint newValue = (write.After >> shift) & mask;
+            if (oldValue == newValue)
+            {
+                continue;
+            }
+
+            var fields = new List<string>();
+            foreach (var field in register.Fields)
+            {
+                uint o = (oldValue & field.Mask) >> field.Bit;
+                uint n = (newValue & field.Mask) >> field.Bit;
+                if (o != n && !(register.Fields.Count == 1 && field.Mask == mask))
+                {
+                    fields.Add(field.Width == 1 ? (n == 1 ? "+" : "-") + field.Name : Inv($"{field.Name}=0x{o:x}->0x{n:x}"));
+                }
+            }
+
+            changes.Add(new RegisterChange(register.Name, oldValue, newValue, fields));
+        }
+
+        return changes;
     }
 
     public static string Describe(ModelEvent e) => e switch
@@ -286,14 +352,14 @@ public sealed class SnapshotWriter(TextWriter output)
         return text.ToString();
     }
 
-    private static string OriginName(MessageOrigin origin) => origin switch
+    public static string OriginName(MessageOrigin origin) => origin switch
     {
         MessageOrigin.Hotplug => "hotplug MSI",
         MessageOrigin.Msix => "MSI-X",
         _ => "MSI",
     };
 
-    private void AppendConfig(CharBuffer line, TraceRecord record, in ConfigAccessResult access)
+    private static void AppendConfig(CharBuffer line, TraceRecord record, in ConfigAccessResult access, string? route)
     {
         var a = access.Address;
         ushort segment = access.RootComplex?.Segment ?? record.Configuration.Segment;
@@ -307,37 +373,27 @@ public sealed class SnapshotWriter(TextWriter output)
         line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {
-            line.Append(CompletedTail(function, access));
-            return;
+            line.Append("  ").Append(function.Layout.QualifiedAccessName(a.Register, access.Width));
         }
 
         line.Append("  [");
-        RoutePath.AppendTo(line, access);
+        if (route is not null)
+        {
+            line.Append(route);
+        }
+        else
+        {
+            RoutePath.AppendTo(line, access);
+        }
+
         line.Append(']');
     }
 
-    /// <summary>
-    /// <c>  Register  [path]</c> of a completed access: the same for every access to one register of one function
-    /// while its chain of bridges is the same. Only an endpoint's chain can change (hot-add and hot-remove move it
-    /// between ports; switches and ports never move), so an entry is kept per (function, register, width) with the
-    /// endpoint's port and the root complex it was made for (an unplugged endpoint's path is the root complex the
-    /// access came through and its name), and remade when either differs.
-    /// </summary>
-    private string CompletedTail(PcieFunction function, in ConfigAccessResult access)
+    /// <summary>The register an access names, prefixed with its capability's label (<c>PCIe.SlotStatus</c>).</summary>
+    public static string RegisterName(ConfigSpaceLayout layout, int register, int width)
     {
-        var port = (function as Endpoint)?.Port;
-        var key = (function, access.Address.Register | (access.Width << 12));
-        if (tails.TryGetValue(key, out var cached) && ReferenceEquals(cached.Port, port) && ReferenceEquals(cached.Rc, access.RootComplex))
-        {
-            return cached.Tail;
-        }
-
-        var text = new CharBuffer(128);
-        text.Append("  ").Append(function.Layout.QualifiedAccessName(access.Address.Register, access.Width)).Append("  [");
-        RoutePath.AppendTo(text, access);
-        string tail = text.Append(']').ToString();
-        tails[key] = (tail, port, access.RootComplex);
-        return tail;
+        ArgumentNullException.ThrowIfNull(layout);
+        return layout.QualifiedAccessName(register, width);
     }
 
     private void Line(string text)
@@ -348,3 +404,6 @@ public sealed class SnapshotWriter(TextWriter output)
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>One register a write changed: its name, old and new value, and the named fields that moved.</summary>
+public sealed record RegisterChange(string Register, uint Before, uint After, IReadOnlyList<string> Fields);

@@ -47,7 +47,7 @@ public sealed partial class PcieModel
             throw new HotplugException(HotplugError.EndpointAlreadyPlugged, $"endpoint '{endpoint.Name}' is already plugged into '{current.Name}'");
         }
 
-        endpoint.Reset();
+        endpoint.PowerOn();
         endpoint.Port = port;
         MemoryDecodeChanged();
         port.Link(endpoint);

@@ -25,36 +25,47 @@ public sealed partial class PcieModel
     public void ClearEvents() => events.Clear();
 
     /// <summary>
-    /// An endpoint signals <paramref name="vector"/>: through MSI-X when enabled, else MSI; latched when it cannot
-    /// be delivered now (function disabled, vector masked).
+    /// The capability <see cref="Raise"/> signals through now and how many vectors it accepts: MSI-X when it is
+    /// enabled or the endpoint has no MSI, else MSI (2^Multiple Message Capable vectors), else none (0 vectors).
     /// </summary>
-    /// <exception cref="ArgumentException">The endpoint has no interrupt capability, or the vector is out of range.</exception>
-    public void Raise(Endpoint endpoint, int vector)
+    public static (MessageOrigin Origin, int Vectors) RaiseTarget(Endpoint endpoint)
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         if (endpoint.Msix is { } msix && (endpoint.MsixEnabled || endpoint.Msi is null))
         {
-            if ((uint)vector >= (uint)msix.Vectors)
-            {
-                throw new ArgumentException($"vector {vector} out of range: '{endpoint.Name}' has {msix.Vectors} MSI-X vectors", nameof(vector));
-            }
-
-            RaiseMsix(endpoint, vector);
-            return;
+            return (MessageOrigin.Msix, msix.Vectors);
         }
 
-        if (endpoint.Msi is { } msi)
+        return endpoint.Msi is { } msi ? (MessageOrigin.Msi, 1 << msi.MultipleMessageCapable) : (MessageOrigin.Msi, 0);
+    }
+
+    /// <summary>
+    /// An endpoint signals <paramref name="vector"/>: through MSI-X when enabled, else MSI; latched when it cannot
+    /// be delivered now (function disabled, vector masked).
+    /// </summary>
+    /// <exception cref="ArgumentException">The endpoint has no interrupt capability, or the vector is out of range (see <see cref="RaiseTarget"/>).</exception>
+    public void Raise(Endpoint endpoint, int vector)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        var (origin, vectors) = RaiseTarget(endpoint);
+        if (vectors == 0)
         {
-            if ((uint)vector >= 1u << msi.MultipleMessageCapable)
-            {
-                throw new ArgumentException($"vector {vector} out of range: '{endpoint.Name}' has {1 << msi.MultipleMessageCapable} MSI vectors", nameof(vector));
-            }
-
-            RaiseMsi(endpoint, msi, vector, MessageOrigin.Msi);
-            return;
+            throw new ArgumentException($"'{endpoint.Name}' has no MSI or MSI-X capability", nameof(endpoint));
         }
 
-        throw new ArgumentException($"'{endpoint.Name}' has no MSI or MSI-X capability", nameof(endpoint));
+        if ((uint)vector >= (uint)vectors)
+        {
+            throw new ArgumentException($"vector {vector} out of range: '{endpoint.Name}' has {vectors} {(origin == MessageOrigin.Msix ? "MSI-X" : "MSI")} vectors", nameof(vector));
+        }
+
+        if (origin == MessageOrigin.Msix)
+        {
+            RaiseMsix(endpoint, vector);
+        }
+        else
+        {
+            RaiseMsi(endpoint, endpoint.Msi!, vector, MessageOrigin.Msi);
+        }
     }
 
     /// <summary>
@@ -71,7 +82,6 @@ public sealed partial class PcieModel
         if (hold is not null)
         {
             function.MsiLatch |= 1u << vector;
-            ReflectMsiPending(function, msi);
             events.Add(new MessageLatchedEvent(function, origin, vector, hold));
             return;
         }
@@ -111,8 +121,7 @@ public sealed partial class PcieModel
                     }
 
                     function.MsiLatch &= ~bit;
-                    ReflectMsiPending(function, msi);
-                    Send(function, function is DownstreamPort ? MessageOrigin.Hotplug : MessageOrigin.Msi, vector, MsiAddress(function, msi), MsiData(function, msi, control, vector));
+                            Send(function, function is DownstreamPort ? MessageOrigin.Hotplug : MessageOrigin.Msi, vector, MsiAddress(function, msi), MsiData(function, msi, control, vector));
                 }
             }
         }
@@ -206,14 +215,6 @@ public sealed partial class PcieModel
         uint data = function.ReadDword(msi.DataOffset) & 0xFFFF;
         uint enabledVectors = 1u << (int)((control >> 4) & 7);
         return (data & ~(enabledVectors - 1)) | ((uint)vector & (enabledVectors - 1));
-    }
-
-    private static void ReflectMsiPending(PcieFunction function, MsiCapability msi)
-    {
-        if (msi.PerVectorMasking)
-        {
-            function.Config.Set(msi.PendingOffset >> 2, function.MsiLatch, uint.MaxValue);
-        }
     }
 
     private void Send(PcieFunction function, MessageOrigin origin, int vector, ulong address, uint data)

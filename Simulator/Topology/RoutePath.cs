@@ -23,7 +23,7 @@ public static class RoutePath
         var last = result.Function ?? result.StoppedAt;
         if (last is not null)
         {
-            AppendChain(text, last, result.Function);
+            AppendChain(text, last, result.Function, StoppedOnType0(result.Failure) ? last : null);
         }
 
         if (result.Status != AccessStatus.Completed)
@@ -32,17 +32,25 @@ public static class RoutePath
         }
     }
 
-    /// <summary>" &gt; name (T1)" for each bridge from the root complex down to <paramref name="function"/>, " (T0)" at the target.</summary>
-    private static void AppendChain(CharBuffer text, PcieFunction function, PcieFunction? target)
+    /// <summary>
+    /// " &gt; name (T1)" for each bridge from the root complex down to <paramref name="function"/>, " (T0)" at the
+    /// target and at a function that stopped a Type 0 request it received (<paramref name="stoppedOnType0"/>).
+    /// </summary>
+    private static void AppendChain(CharBuffer text, PcieFunction function, PcieFunction? target, PcieFunction? stoppedOnType0)
     {
-        var above = RoutePath.Upstream(function);
+        var above = Upstream(function);
         if (above is not null)
         {
-            AppendChain(text, above, target);
+            AppendChain(text, above, target, stoppedOnType0);
         }
 
-        text.Append(" > ").Append(function.Name).Append(ReferenceEquals(function, target) ? " (T0)" : " (T1)");
+        bool type0 = ReferenceEquals(function, target) || ReferenceEquals(function, stoppedOnType0);
+        text.Append(" > ").Append(function.Name).Append(type0 ? " (T0)" : " (T1)");
     }
+
+    /// <summary>Failures where the function that stopped the access received it as a Type 0 request (it was the target).</summary>
+    private static bool StoppedOnType0(RouteFailure failure) => failure is
+        RouteFailure.SwitchDevfnNotZero or RouteFailure.EndpointFunctionNotImplemented or RouteFailure.RciepFunctionNotImplemented;
 
     /// <summary>A short reason for an access that did not complete.</summary>
     public static string Reason(in ConfigAccessResult result) => result.Status switch

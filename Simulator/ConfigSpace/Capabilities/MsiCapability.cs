@@ -67,8 +67,12 @@ public sealed class MsiCapability : Capability
         yield return new("MsiMessageData", DataOffset, 2, [RW("MessageData", 0, 16)], RegisterHook.MsiMessage);
         if (PerVectorMasking)
         {
-            yield return new("MsiMaskBits", MaskOffset, 4, [RW("MaskBits", 0, 1 << MultipleMessageCapable)], RegisterHook.MsiMessage);
-            yield return new("MsiPendingBits", PendingOffset, 4, [Status("PendingBits", 0, 1 << MultipleMessageCapable)]);
+            // OpenVMM (msi_cap.rs) stores all 32 bits, not one per capable vector, constructs them all-ones and
+            // resets them to 0.
+            yield return new("MsiMaskBits", MaskOffset, 4, [RW("MaskBits", 0, 32) with { PowerOn = uint.MaxValue }], RegisterHook.MsiMessage);
+            // OpenVMM keeps a latched message inside its interrupt object: the Pending Bits register reads 0 whatever is
+            // latched (only restore would set it). Register values are the same in both profiles, so it is RO 0 in both.
+            yield return new("MsiPendingBits", PendingOffset, 4, [RO("PendingBits", 0, 1 << MultipleMessageCapable)]);
         }
     }
 }

@@ -78,7 +78,8 @@ internal static class FlagReader
         var ignored = new List<IgnoredOption>();
         foreach (FlagOption option in f.Options)
         {
-            if (option.Key is not ("segment" or "start_bus" or "end_bus" or "ecam_base"))
+            // The apertures are used by --vmm-enumerate; the rest is accepted for OpenVMM compatibility and ignored.
+            if (option.Key is not ("segment" or "start_bus" or "end_bus" or "ecam_base" or "low_mmio" or "high_mmio" or "low_mmio_base" or "high_mmio_base"))
             {
                 ignored.Add(new IgnoredOption(TopologyParser.RootComplexFlag + " " + name, option.Text));
             }
@@ -196,7 +197,7 @@ internal static class FlagReader
 
             bars[0] = 64 * 1024;
             bars[4] = MsixBarSize(NvmeMsixVectors);
-            var nvme = new EndpointSpec(name, port, EndpointTemplate.Nvme, 0x1414, 0xC03E, 0, 0x010802, 0, 0, bars, 0, NvmeMsixVectors, 4);
+            var nvme = new EndpointSpec(name, port, EndpointTemplate.Nvme, 0x1414, 0x00A9, 0, 0x010802, 0, 0, bars, 0, NvmeMsixVectors, 4);
             return new EpDecl(f, port, portPos, name, namePos, nvme);
         }
 

@@ -68,7 +68,7 @@ public sealed record DownstreamPortSpec(string Name, int Index, byte Devfn, usho
 /// <summary>Which endpoint model a <c>--pcie-endpoint</c> uses.</summary>
 public enum EndpointTemplate
 {
-    /// <summary>OpenVMM's NVMe emulator (1414:C03E, class 010802).</summary>
+    /// <summary>OpenVMM's NVMe emulator (1414:00A9, revision 0, class 010802; vm/devices/storage/nvme/src/pci.rs).</summary>
     Nvme,
 
     /// <summary>A configurable Type 0 endpoint.</summary>

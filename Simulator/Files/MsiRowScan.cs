@@ -7,7 +7,7 @@ namespace PcieSim.Files;
 /// searched for <c>msi</c> (vectorized); only a line holding it is split into fields, and only its op field
 /// compared. For a valid trace the answer is the reader's; an invalid one fails in the reader's pass anyway.
 /// </summary>
-internal static class TraceScan
+internal static class MsiRowScan
 {
     private const int ChunkBytes = 1 << 20;
 

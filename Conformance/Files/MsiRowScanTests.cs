@@ -7,14 +7,14 @@ using PcieSim.Topology.Language;
 namespace PcieSim.Conformance.Files;
 
 /// <summary>
-/// The replay's first pass (<see cref="TraceScan.HasMsiRows"/>): a byte scan that must say what reading every record
+/// The replay's first pass (<see cref="MsiRowScan.HasMsiRows"/>): a byte scan that must say what reading every record
 /// says, whether a data row's op is <c>msi</c>, whatever the comments, notes, quoting, line breaks and chunking.
 /// </summary>
-public class TraceScanTests
+public class MsiRowScanTests
 {
     private const string Header = "# topology: --pcie-root-complex rc0 --gic-msi its\nseq,op,address,width,value,port,device,note\n";
 
-    private static bool Scan(string text) => TraceScan.HasMsiRows(new MemoryStream(Encoding.UTF8.GetBytes(text)));
+    private static bool Scan(string text) => MsiRowScan.HasMsiRows(new MemoryStream(Encoding.UTF8.GetBytes(text)));
 
     /// <summary>The definition: some record the reader reads has the op msi.</summary>
     private static bool ByReader(string text)
