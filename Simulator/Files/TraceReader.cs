@@ -162,18 +162,26 @@ public sealed class TraceReader : IDisposable
     {
         if (text.IndexOf('"') < 0)
         {
-            fieldCount = text.Count(',') + 1;
-            EnsureFields(fieldCount);
+            // One pass over the characters: fields are short, a search call per field would cost more.
+            int count = 0;
             int start = 0;
-            for (int i = 0; i < fieldCount; i++)
+            for (int i = 0; i <= text.Length; i++)
             {
-                int comma = text[start..].IndexOf(',');
-                int length = comma < 0 ? text.Length - start : comma;
-                fieldStart[i] = start;
-                fieldLength[i] = length;
-                start += length + 1;
+                if (i == text.Length || text[i] == ',')
+                {
+                    if (count == fieldStart.Length)
+                    {
+                        EnsureFields(count + 1);
+                    }
+
+                    fieldStart[count] = start;
+                    fieldLength[count] = i - start;
+                    count++;
+                    start = i + 1;
+                }
             }
 
+            fieldCount = count;
             return text;
         }
 
@@ -234,8 +242,8 @@ public sealed class TraceReader : IDisposable
         if (fieldStart.Length < count)
         {
             int size = Math.Max(count, fieldStart.Length * 2);
-            fieldStart = new int[size];
-            fieldLength = new int[size];
+            Array.Resize(ref fieldStart, size);
+            Array.Resize(ref fieldLength, size);
         }
     }
 
@@ -399,7 +407,7 @@ public sealed class TraceReader : IDisposable
         var seqText = Field(text, Seq);
         if (!seqText.IsEmpty)
         {
-            seq = long.TryParse(seqText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long s)
+            seq = TryParseDecimal(seqText, out long s)
                 ? s
                 : throw Error(line, Seq, Quote(seqText), "a decimal integer");
         }
@@ -439,10 +447,12 @@ public sealed class TraceReader : IDisposable
         int? width = null;
         if (Present(text, line, op, Width, rules.Width, out var widthText))
         {
-            if (!int.TryParse(widthText, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int w))
+            if (!TryParseDecimal(widthText, out long wide) || wide is < int.MinValue or > int.MaxValue)
             {
                 throw Error(line, Width, Quote(widthText), "a decimal integer");
             }
+
+            int w = (int)wide;
 
             if (op is TraceOp.MmioRead or TraceOp.MmioWrite && w is not (4 or 8))
             {
@@ -505,6 +515,37 @@ public sealed class TraceReader : IDisposable
 
         var noteText = Field(text, Note);
         return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, noteText.IsEmpty ? null : noteText.ToString());
+    }
+
+    /// <summary>
+    /// A decimal integer as <c>long.TryParse</c> with <see cref="NumberStyles.AllowLeadingSign"/> reads it (invariant):
+    /// plain digits (the usual case) are read here; anything else (a sign, 19 digits or more) goes to the runtime.
+    /// </summary>
+    private static bool TryParseDecimal(ReadOnlySpan<char> text, out long value)
+    {
+        if (text.Length is > 0 and <= 18)
+        {
+            long result = 0;
+            int i = 0;
+            for (; i < text.Length; i++)
+            {
+                uint digit = (uint)(text[i] - '0');
+                if (digit > 9)
+                {
+                    break;
+                }
+
+                result = (result * 10) + digit;
+            }
+
+            if (i == text.Length)
+            {
+                value = result;
+                return true;
+            }
+        }
+
+        return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
     }
 
     private enum Need : byte

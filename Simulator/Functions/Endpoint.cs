@@ -42,6 +42,9 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
 
     public PciExpressCapability Pcie { get; }
 
+    /// <summary>The model's BAR table has yet to renew this endpoint's entries.</summary>
+    internal bool DecodeChanged { get; set; }
+
     /// <summary>The port the endpoint is linked to, or null while it waits in the pool of unplugged endpoints.</summary>
     public DownstreamPort? Port { get; internal set; }
 
@@ -60,7 +63,7 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
     {
         base.Reset();
         ResetMsix();
-        Host?.MemoryDecodeChanged();
+        Host?.MemoryDecodeChanged(this);
     }
 
     protected override void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes)
@@ -83,7 +86,7 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
 
                 // Only reached while MEM is clear, when the BAR decodes nothing; told anyway, so that BAR lookups
                 // never depend on that rule.
-                Host?.MemoryDecodeChanged();
+                Host?.MemoryDecodeChanged(this);
                 break;
             case RegisterHook.InterruptAndLatency:
                 // Byte 0x3E is OpenVMM's "latency timer", also shown at 0x0D.
@@ -98,7 +101,7 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
                 uint before = Config.WriteMasked(index, data, lanes);
                 if (((before ^ Config.Read(index)) & (uint)CommandRegister.MemorySpaceEnable) != 0)
                 {
-                    Host?.MemoryDecodeChanged();
+                    Host?.MemoryDecodeChanged(this);
                 }
 
                 Host?.MessageStateChanged(this);

@@ -129,5 +129,5 @@ internal interface IFunctionHost
     void SlotWritten(DownstreamPort port, uint oldDword, uint data, uint lanes);
 
     /// <summary>An endpoint's memory decode changed (a BAR, Memory Space Enable, a reset): BAR lookups must follow.</summary>
-    void MemoryDecodeChanged();
+    void MemoryDecodeChanged(Endpoint endpoint);
 }

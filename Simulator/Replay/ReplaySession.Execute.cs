@@ -111,7 +111,7 @@ public sealed partial class ReplaySession
         }
 
         outcome.Access = result;
-        outcome.Route = RoutePath.Describe(result);
+        outcome.Route = routes.Describe(result);
         if (!isWrite)
         {
             outcome.ValueRead = result.Value;
@@ -377,6 +377,9 @@ public sealed partial class ReplaySession
     // Reused from step to step (a replay is one step at a time): the ports a step touched, its hotplug messages per port.
     private readonly List<DownstreamPort> touchedPorts = [];
     private readonly Dictionary<DownstreamPort, int> hotplugMessages = [];
+
+    /// <summary>Route texts, each made once per (function, root complex, status, failure) and endpoint port.</summary>
+    private readonly RouteDescriptions routes = new();
 
     private static byte LaneEnables(int register, int width) => ByteEnables.TryGet(register, width, out byte enables) == AccessFault.None ? enables : (byte)0;
 

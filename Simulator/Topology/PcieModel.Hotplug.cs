@@ -49,7 +49,7 @@ public sealed partial class PcieModel
 
         endpoint.PowerOn();
         endpoint.Port = port;
-        MemoryDecodeChanged();
+        MemoryDecodeChanged(endpoint);
         port.Link(endpoint);
         events.Add(new HotplugEvent(port, endpoint, Added: true));
         if (port.SetPresence(true, latchEvents: true))
@@ -82,7 +82,7 @@ public sealed partial class PcieModel
 
         port.Unlink();
         endpoint.Port = null;
-        MemoryDecodeChanged();
+        MemoryDecodeChanged(endpoint);
         events.Add(new HotplugEvent(port, endpoint, Added: false));
         if (port.SetPresence(false, latchEvents: true))
         {

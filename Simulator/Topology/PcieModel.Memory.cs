@@ -5,14 +5,16 @@ namespace PcieSim.Topology;
 
 /// <summary>
 /// Memory requests to endpoint BARs (PCIe Base Spec r6.0 §7.5.1.2.1): the endpoint and BAR that claim an address.
-/// A sorted table of every decoding BAR, rebuilt when a BAR, Memory Space Enable, a reset or a hot-plug changes what
-/// decodes: a lookup is a binary search, whatever the number of endpoints.
+/// A table of every decoding BAR sorted by base: a lookup is a binary search, whatever the number of endpoints. When
+/// an endpoint's decode changes (a BAR, Memory Space Enable, a reset, a hot-plug) only its entries are taken out and
+/// put back; a model-wide change (reset, restore) rebuilds the table.
 /// </summary>
 public sealed partial class PcieModel
 {
-    private long memoryGeneration;
-    private long barTableGeneration = -1;
+    private readonly List<Endpoint> decodeChanged = [];
+    private bool decodeRebuild = true;
     private BarRange[] barTable = [];
+    private ulong[] barBases = [];
     private int barCount;
     private bool barsOverlap;
 
@@ -22,29 +24,15 @@ public sealed partial class PcieModel
     /// </summary>
     public bool TryFindBar(ulong address, [NotNullWhen(true)] out Endpoint? endpoint, out int bar, out ulong offset)
     {
-        if (barTableGeneration != memoryGeneration)
+        if (decodeRebuild || decodeChanged.Count > 0)
         {
-            BuildBarTable();
+            RefreshBarTable();
         }
 
         if (!barsOverlap)
         {
             // Disjoint ranges: only the last one starting at or below the address can hold it.
-            int lo = 0;
-            int hi = barCount - 1;
-            while (lo <= hi)
-            {
-                int mid = (lo + hi) >>> 1;
-                if (barTable[mid].Base <= address)
-                {
-                    lo = mid + 1;
-                }
-                else
-                {
-                    hi = mid - 1;
-                }
-            }
-
+            int hi = UpperBound(address) - 1;
             if (hi >= 0 && address - barTable[hi].Base < barTable[hi].Size)
             {
                 var range = barTable[hi];
@@ -85,49 +73,117 @@ public sealed partial class PcieModel
         return false;
     }
 
-    internal void MemoryDecodeChanged() => memoryGeneration++;
+    /// <summary>Every endpoint's decode may have changed (reset, restore): the table is rebuilt at the next lookup.</summary>
+    internal void MemoryDecodeChanged() => decodeRebuild = true;
 
-    void IFunctionHost.MemoryDecodeChanged() => MemoryDecodeChanged();
-
-    private void BuildBarTable()
+    /// <summary>One endpoint's decode may have changed: its entries are renewed at the next lookup.</summary>
+    internal void MemoryDecodeChanged(Endpoint endpoint)
     {
-        barCount = 0;
-        foreach (var candidate in Endpoints)
+        if (!endpoint.DecodeChanged)
         {
-            if (candidate.Port is null || !candidate.MemorySpaceEnabled)
+            endpoint.DecodeChanged = true;
+            decodeChanged.Add(endpoint);
+        }
+    }
+
+    void IFunctionHost.MemoryDecodeChanged(Endpoint endpoint) => MemoryDecodeChanged(endpoint);
+
+    private void RefreshBarTable()
+    {
+        if (decodeRebuild)
+        {
+            barCount = 0;
+            foreach (var endpoint in Endpoints)
             {
-                continue;
+                endpoint.DecodeChanged = false;
+                AddDecodingBars(endpoint, sorted: false);
             }
 
-            for (int b = 0; b < 6; b += 2)
+            Array.Sort(barBases, barTable, 0, barCount);
+            decodeRebuild = false;
+        }
+        else
+        {
+            foreach (var endpoint in decodeChanged)
             {
-                ulong size = candidate.BarSize(b);
-                if (size != 0)
+                endpoint.DecodeChanged = false;
+                int kept = 0;
+                for (int i = 0; i < barCount; i++)
                 {
-                    if (barCount == barTable.Length)
+                    if (!ReferenceEquals(barTable[i].Endpoint, endpoint))
                     {
-                        Array.Resize(ref barTable, Math.Max(8, barCount * 2));
+                        barTable[kept] = barTable[i];
+                        barBases[kept++] = barBases[i];
                     }
-
-                    barTable[barCount++] = new BarRange(candidate.BarBase(b), size, candidate, b);
                 }
+
+                barCount = kept;
+                AddDecodingBars(endpoint, sorted: true);
             }
         }
 
-        Array.Sort(barTable, 0, barCount, BarRange.ByBase);
+        decodeChanged.Clear();
         barsOverlap = false;
         for (int i = 1; i < barCount; i++)
         {
             // A BAR's base is aligned to its size, so base + size − 1 does not overflow.
             barsOverlap |= barTable[i].Base <= barTable[i - 1].Base + (barTable[i - 1].Size - 1);
         }
+    }
 
-        barTableGeneration = memoryGeneration;
+    /// <summary>Adds the endpoint's decoding BARs: appended (sorted later) or inserted in base order.</summary>
+    private void AddDecodingBars(Endpoint endpoint, bool sorted)
+    {
+        if (endpoint.Port is null || !endpoint.MemorySpaceEnabled)
+        {
+            return;
+        }
+
+        for (int b = 0; b < 6; b += 2)
+        {
+            ulong size = endpoint.BarSize(b);
+            if (size == 0)
+            {
+                continue;
+            }
+
+            if (barCount == barTable.Length)
+            {
+                Array.Resize(ref barTable, Math.Max(8, barCount * 2));
+                Array.Resize(ref barBases, barTable.Length);
+            }
+
+            ulong start = endpoint.BarBase(b);
+            int at = sorted ? UpperBound(start) : barCount;
+            Array.Copy(barTable, at, barTable, at + 1, barCount - at);
+            Array.Copy(barBases, at, barBases, at + 1, barCount - at);
+            barTable[at] = new BarRange(start, size, endpoint, b);
+            barBases[at] = start;
+            barCount++;
+        }
+    }
+
+    /// <summary>How many table entries start at or below <paramref name="address"/>.</summary>
+    private int UpperBound(ulong address)
+    {
+        int lo = 0;
+        int hi = barCount;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (barBases[mid] <= address)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return lo;
     }
 
     /// <summary>One decoding BAR: [Base, Base + Size) of BAR <see cref="Bar"/> of <see cref="Endpoint"/>.</summary>
-    private readonly record struct BarRange(ulong Base, ulong Size, Endpoint Endpoint, int Bar)
-    {
-        public static readonly IComparer<BarRange> ByBase = Comparer<BarRange>.Create((a, b) => a.Base.CompareTo(b.Base));
-    }
+    private readonly record struct BarRange(ulong Base, ulong Size, Endpoint Endpoint, int Bar);
 }

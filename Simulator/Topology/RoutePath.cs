@@ -86,3 +86,44 @@ public static class RoutePath
         _ => null,
     };
 }
+
+/// <summary>
+/// <see cref="RoutePath.Describe"/> for a run of accesses, each text made once: it depends only on the function
+/// reached (or the one that stopped the access), the root complex, the status and the failure, and on the links above
+/// that function, of which only an endpoint's port can change (hot-add, hot-remove). An entry remembers that port and
+/// is remade when it differs. Bounded by the topology (functions × failures × root complexes), whatever the trace length.
+/// </summary>
+internal sealed class RouteDescriptions
+{
+    private readonly Dictionary<Key, (string Text, DownstreamPort? Port)> texts = [];
+    private readonly CharBuffer scratch = new(128);
+    private Key lastKey;
+    private DownstreamPort? lastPort;
+    private string? lastText;
+
+    public string Describe(in ConfigAccessResult result)
+    {
+        var bottom = result.Function ?? result.StoppedAt;
+        var port = (bottom as Endpoint)?.Port;
+        var key = new Key(bottom, result.RootComplex, result.Status, result.Failure);
+
+        // Guests touch one function many times in a row (a scan, BAR sizing, a capability walk): the last text first.
+        if (key == lastKey && ReferenceEquals(lastPort, port) && lastText is not null)
+        {
+            return lastText;
+        }
+
+        if (!texts.TryGetValue(key, out var known) || !ReferenceEquals(known.Port, port))
+        {
+            scratch.Clear();
+            RoutePath.AppendTo(scratch, result);
+            known = (scratch.ToString(), port);
+            texts[key] = known;
+        }
+
+        (lastKey, lastPort, lastText) = (key, port, known.Text);
+        return known.Text;
+    }
+
+    private readonly record struct Key(PcieFunction? Bottom, RootComplex? RootComplex, AccessStatus Status, RouteFailure Failure);
+}
