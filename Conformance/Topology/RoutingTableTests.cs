@@ -4,6 +4,7 @@ using PcieSim.Conformance.TestSupport;
 using PcieSim.Functions;
 using PcieSim.Generation;
 using PcieSim.Topology;
+using PcieSim.Topology.Language;
 
 namespace PcieSim.Conformance.Topology;
 
@@ -331,4 +332,22 @@ public class RoutingTableTests
     [TestCase("--pcie-root-complex a --pcie-root-complex b,segment=1,start_bus=0x80,end_bus=0x8f --pcie-root-complex c,segment=3,ecam_base=0x40000000", TestName = "ecam_decode_segments_and_explicit_base")]
     [TestCase("--pcie-root-complex a --pcie-root-complex b,segment=40", TestName = "ecam_decode_windows_160_gib_apart_search_fallback")]
     public void ecam_decode_matches_a_scan_of_the_windows(string flags) => AssertDecodeMatchesScan(Topo.Build(flags));
+
+    /// <summary>
+    /// Windows the topology language refuses (a spec built by hand): overlapping, and not 1 MiB aligned. The first
+    /// window in base order that holds an address claims it, through the MiB table and through the fallback scan.
+    /// </summary>
+    [TestCase(0x10_0800_0000UL, TestName = "ecam_decode_overlapping_windows_first_in_base_order")]
+    [TestCase(0x10_0800_0800UL, TestName = "ecam_decode_unaligned_overlapping_windows_first_in_base_order")]
+    public void ecam_decode_of_hand_built_windows(ulong secondBase)
+    {
+        var spec = TopologyParser.Parse("--pcie-root-complex a --pcie-root-complex b,segment=1,end_bus=15 --pcie-root-complex c,segment=2,end_bus=3", "test");
+        var rcs = spec.RootComplexes;
+        var model = new PcieModel(spec with
+        {
+            RootComplexes = [rcs[0], rcs[1] with { EcamBase = secondBase }, rcs[2] with { EcamBase = secondBase + 0x40_0000 }],
+        });
+        Assert.That(model.TryDecodeEcam(secondBase + 0x1000, out var rc, out _) && rc.Name == "a", Is.True, "a starts first and holds it");
+        AssertDecodeMatchesScan(model);
+    }
 }

@@ -13,8 +13,9 @@ namespace PcieSim.Topology;
 /// </summary>
 /// <remarks>
 /// The table holds at most <see cref="MaxChunks"/> entries (64 GiB of span, 1 MiB of table). Windows spread wider
-/// or not 1 MiB aligned (a spec built by hand) fall back to a search of the windows sorted by base (binary when they
-/// are disjoint, as the topology language makes them). A struct held in the model: no extra indirection.
+/// or not 1 MiB aligned (a spec built by hand) fall back to a scan of the windows sorted by base, done in place (a
+/// call, even one never taken, would make the JIT spill a caller's loop registers). A struct held in the model: no
+/// extra indirection.
 /// </remarks>
 internal readonly struct EcamMap
 {
@@ -95,9 +96,23 @@ internal readonly struct EcamMap
             return rc is not null;
         }
 
-        // Outside the table: no window, unless there is no table (then search). The search returns the root complex
-        // only, so that the decoded values stay in registers on the fast path.
-        rc = chunks.Length == 0 ? Search(address) : null;
+        // Outside the table: no window, unless there is no table. Then the windows by base: a short loop here, not a
+        // call, so that a caller's loop keeps its registers (a call in it, even never taken, makes the JIT spill them).
+        rc = null;
+        for (int i = chunks.Length == 0 ? byBase.Length - 1 : -1; i >= 0; i--)
+        {
+            // Disjoint windows: only the last base at or below the address can hold it; overlapping ones (built by
+            // hand): the first in base order that holds it.
+            if (byBase[i].Window.Contains(address))
+            {
+                rc = byBase[i];
+            }
+            else if (disjoint && bases[i] <= address)
+            {
+                break;
+            }
+        }
+
         if (rc is null)
         {
             decoded = default;
@@ -110,28 +125,4 @@ internal readonly struct EcamMap
 
     /// <summary>One MiB of ECAM: the bus of a root complex whose configuration space it is.</summary>
     private readonly record struct Chunk(RootComplex? Rc, byte Bus);
-
-    /// <summary>
-    /// The fallback: disjoint windows (what the topology language allows) by binary search for the last base at or
-    /// below the address; overlapping hand-built windows by a scan in base order (the first that holds it).
-    /// </summary>
-    private RootComplex? Search(ulong address)
-    {
-        if (disjoint)
-        {
-            int index = Array.BinarySearch(bases, address);
-            index = index < 0 ? ~index - 1 : index;
-            return index >= 0 && byBase[index].Window.Contains(address) ? byBase[index] : null;
-        }
-
-        foreach (var candidate in byBase)
-        {
-            if (candidate.Window.Contains(address))
-            {
-                return candidate;
-            }
-        }
-
-        return null;
-    }
 }
