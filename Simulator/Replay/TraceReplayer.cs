@@ -112,6 +112,9 @@ public static class TraceReplayer
         var writer = SnapshotWriters.Create(options.Format, snapshot);
         using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile, vmmEnumerate) : null;
         writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations, enumeration);
+
+        // The snapshot is formatted and written on a second thread while this one reads and steps (see SnapshotPipeline).
+        using var pipeline = new SnapshotPipeline(writer);
         ReplayState? saved = null;
         while (reader.TryRead(out var record))
         {
@@ -130,6 +133,7 @@ public static class TraceReplayer
         }
 
         Write(session.Finish());
+        pipeline.Complete();
         writer.WriteSummary(session);
         emitter?.Flush();
         return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count) { Saved = saved };
@@ -138,7 +142,7 @@ public static class TraceReplayer
         {
             foreach (var outcome in outcomes)
             {
-                writer.WriteStep(outcome);
+                pipeline.Post(outcome);
                 emitter?.Write(outcome);
                 options.OnOutcome?.Invoke(outcome);
             }
