@@ -27,7 +27,7 @@ public class SnapshotPipelineTests
     public void bad_input_mid_trace_leaves_every_row_before_it_written_in_order()
     {
         var output = new StringWriter(CultureInfo.InvariantCulture);
-        var error = Assert.Throws<InputException>(() => TraceReplayer.Replay(ReadRows(3000, "3001,hot-add,,,,rp9,nvme9\n"), "bad.csv", new ReplayOptions(), output))!;
+        var error = Assert.Throws<InputException>(() => TraceReplayer.Replay(ReadRows(3000, "3001,hot-add,,,,rp9,nvme9\n"), "bad.csv", new ReplayOptions { SnapshotThread = true }, output))!;
         Assert.That(error.Line, Is.EqualTo(3003));
         var rows = output.ToString().Split('\n').Where(l => l.StartsWith('#')).Select(l => l[..l.IndexOf(' ', StringComparison.Ordinal)]).ToList();
         Assert.That(rows, Is.EqualTo(Enumerable.Range(1, 3000).Select(i => "#" + i.ToString(CultureInfo.InvariantCulture))));
@@ -37,17 +37,21 @@ public class SnapshotPipelineTests
     [Test]
     public void a_failing_snapshot_writer_fails_the_replay()
     {
-        Assert.Throws<IOException>(() => TraceReplayer.Replay(ReadRows(20_000), "fine.csv", new ReplayOptions(), new FailingWriter(500)));
+        Assert.Throws<IOException>(() => TraceReplayer.Replay(ReadRows(20_000), "fine.csv", new ReplayOptions { SnapshotThread = true }, new FailingWriter(500)));
     }
 
     [Test]
     public void the_snapshot_is_the_same_however_it_is_cut_into_batches()
     {
-        // Row counts around the batch size, and a long run: every row once, in order, then the summary.
-        foreach (int rows in new[] { 0, 1, 255, 256, 257, 513, 10_000 })
+        // Row counts around the batch size, and a long run: every row once, in order, then the summary; the same
+        // text as writing in place.
+        foreach (int rows in new[] { 0, 1, 1023, 1024, 1025, 4097, 20_000 })
         {
             var output = new StringWriter(CultureInfo.InvariantCulture);
-            var result = TraceReplayer.Replay(ReadRows(rows), "rows.csv", new ReplayOptions(), output);
+            var result = TraceReplayer.Replay(ReadRows(rows), "rows.csv", new ReplayOptions { SnapshotThread = true }, output);
+            var inPlace = new StringWriter(CultureInfo.InvariantCulture);
+            TraceReplayer.Replay(ReadRows(rows), "rows.csv", new ReplayOptions { SnapshotThread = false }, inPlace);
+            Assert.That(output.ToString(), Is.EqualTo(inPlace.ToString()), $"{rows} rows");
             Assert.That(result.Records, Is.EqualTo(rows));
             var lines = output.ToString().Split('\n');
             var numbered = lines.Where(l => l.StartsWith('#')).Select(l => l[..l.IndexOf(' ', StringComparison.Ordinal)]);

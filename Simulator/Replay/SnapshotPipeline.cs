@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Runtime.ExceptionServices;
 using PcieSim.Snapshot;
 
@@ -18,30 +17,50 @@ namespace PcieSim.Replay;
 /// </remarks>
 internal sealed class SnapshotPipeline : IDisposable
 {
-    private const int BatchSize = 256;
+    private const int BatchSize = 1024;
 
     /// <summary>Batches waiting for the writer at most: a few thousand outcomes in flight.</summary>
-    private const int QueuedBatches = 8;
+    private const int QueuedBatches = 4;
 
     private readonly ISnapshotWriter writer;
-    private readonly BlockingCollection<StepOutcome[]> queue = new(QueuedBatches);
-    private readonly ConcurrentBag<StepOutcome[]> spare = [];
-    private readonly Thread thread;
-    private StepOutcome[] batch = new StepOutcome[BatchSize];
+
+    // A plain monitor-guarded queue: a waiting side blocks at once instead of spinning (on two cores a spinning
+    // writer would take the core the JIT's and the GC's background threads need).
+    private readonly object gate = new();
+    private readonly Queue<StepOutcome[]> queue = new();
+    private readonly Stack<StepOutcome[]> spare = new();
+    private readonly Thread? thread;
+    private bool addingCompleted;
+    private StepOutcome[] batch = [];
     private int count;
     private volatile ExceptionDispatchInfo? failure;
     private bool completed;
 
-    public SnapshotPipeline(ISnapshotWriter writer)
+    /// <param name="threaded">False: every outcome is written in place, at once (short traces).</param>
+    public SnapshotPipeline(ISnapshotWriter writer, bool threaded)
     {
         this.writer = writer;
-        thread = new Thread(Run) { IsBackground = true, Name = "pciesim snapshot" };
-        thread.Start();
+        if (threaded)
+        {
+            batch = new StepOutcome[BatchSize];
+            thread = new Thread(Run) { IsBackground = true, Name = "pciesim snapshot" };
+            thread.Start();
+        }
+        else
+        {
+            completed = true;
+        }
     }
 
-    /// <summary>Queues <paramref name="outcome"/> for the writer.</summary>
+    /// <summary>Queues <paramref name="outcome"/> for the writer (or writes it, when not threaded).</summary>
     public void Post(StepOutcome outcome)
     {
+        if (thread is null)
+        {
+            writer.WriteStep(outcome);
+            return;
+        }
+
         batch[count++] = outcome;
         if (count == BatchSize)
         {
@@ -63,8 +82,7 @@ internal sealed class SnapshotPipeline : IDisposable
             Hand();
         }
 
-        queue.CompleteAdding();
-        thread.Join();
+        Finish();
         failure?.Throw();
     }
 
@@ -79,11 +97,19 @@ internal sealed class SnapshotPipeline : IDisposable
                 Hand();
             }
 
-            queue.CompleteAdding();
-            thread.Join();
+            Finish();
+        }
+    }
+
+    private void Finish()
+    {
+        lock (gate)
+        {
+            addingCompleted = true;
+            Monitor.PulseAll(gate);
         }
 
-        queue.Dispose();
+        thread!.Join();
     }
 
     private void Hand()
@@ -94,16 +120,53 @@ internal sealed class SnapshotPipeline : IDisposable
             Array.Clear(batch, count, BatchSize - count);
         }
 
-        queue.Add(batch);
-        batch = spare.TryTake(out var reused) ? reused : new StepOutcome[BatchSize];
+        lock (gate)
+        {
+            while (queue.Count >= QueuedBatches)
+            {
+                Monitor.Wait(gate);
+            }
+
+            queue.Enqueue(batch);
+            Monitor.PulseAll(gate);
+            batch = spare.Count > 0 ? spare.Pop() : new StepOutcome[BatchSize];
+        }
+
         count = 0;
+    }
+
+    /// <summary>The next batch, or null when adding is complete and nothing is left.</summary>
+    private StepOutcome[]? Take(StepOutcome[]? done)
+    {
+        lock (gate)
+        {
+            if (done is not null)
+            {
+                spare.Push(done);
+            }
+
+            while (queue.Count == 0 && !addingCompleted)
+            {
+                Monitor.Wait(gate);
+            }
+
+            if (queue.Count == 0)
+            {
+                return null;
+            }
+
+            var next = queue.Dequeue();
+            Monitor.PulseAll(gate);
+            return next;
+        }
     }
 
     private void Run()
     {
+        StepOutcome[]? outcomes = null;
         try
         {
-            foreach (var outcomes in queue.GetConsumingEnumerable())
+            while ((outcomes = Take(outcomes)) is not null)
             {
                 foreach (var outcome in outcomes)
                 {
@@ -116,7 +179,6 @@ internal sealed class SnapshotPipeline : IDisposable
                 }
 
                 Array.Clear(outcomes);
-                spare.Add(outcomes);
             }
         }
         catch (Exception error)
@@ -124,7 +186,7 @@ internal sealed class SnapshotPipeline : IDisposable
             failure = ExceptionDispatchInfo.Capture(error);
 
             // Keep taking batches so that the replay never blocks on a full queue; it rethrows at its next hand-over.
-            foreach (var _ in queue.GetConsumingEnumerable())
+            while ((outcomes = Take(null)) is not null)
             {
             }
         }
