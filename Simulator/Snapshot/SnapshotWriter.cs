@@ -209,20 +209,9 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
 
         text.Append("changed: ");
         bool first = true;
-        int dwordBase = write.Address.Register & ~3;
         for (int b = 0; b < 4; b++)
         {
-            var register = function.Layout.RegisterAt(dwordBase + b);
-            if (register is null || register.Offset != dwordBase + b)
-            {
-                continue;
-            }
-
-            int shift = b * 8;
-            uint mask = register.Size >= 4 ? uint.MaxValue : (1u << (register.Size * 8)) - 1;
-            uint oldValue = (write.Before >> shift) & mask;
-            uint newValue = (write.After >> shift) & mask;
-            if (oldValue == newValue)
+            if (!ChangedRegisterAt(write, b, out var register, out uint mask, out uint oldValue, out uint newValue))
             {
                 continue;
             }
@@ -261,6 +250,27 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
     }
 
     /// <summary>
+    /// Whether the register starting at byte <paramref name="lane"/> of the written DWORD changed, with its value mask
+    /// and its old and new values (shifted down): the one walk both the text and the structured changes make.
+    /// </summary>
+    private static bool ChangedRegisterAt(in ConfigAccessResult write, int lane, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegisterDefinition? register, out uint mask, out uint oldValue, out uint newValue)
+    {
+        int offset = (write.Address.Register & ~3) + lane;
+        register = write.Function!.Layout.RegisterAt(offset);
+        mask = oldValue = newValue = 0;
+        if (register is null || register.Offset != offset)
+        {
+            return false;
+        }
+
+        int shift = lane * 8;
+        mask = register.Size >= 4 ? uint.MaxValue : (1u << (register.Size * 8)) - 1;
+        oldValue = (write.Before >> shift) & mask;
+        newValue = (write.After >> shift) & mask;
+        return oldValue != newValue;
+    }
+
+    /// <summary>
     /// The registers a completed write changed, in offset order, each with its named fields that changed
     /// (<c>+Bit</c>/<c>-Bit</c> for one-bit fields, <c>Field=0xold-&gt;0xnew</c> otherwise).
     /// </summary>
@@ -274,20 +284,9 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         }
 
         var changes = new List<RegisterChange>();
-        int dwordBase = write.Address.Register & ~3;
         for (int b = 0; b < 4; b++)
         {
-            var register = function.Layout.RegisterAt(dwordBase + b);
-            if (register is null || register.Offset != dwordBase + b)
-            {
-                continue;
-            }
-
-            int shift = b * 8;
-            uint mask = register.Size >= 4 ? uint.MaxValue : (1u << (register.Size * 8)) - 1;
-            uint oldValue = (write.Before >> shift) & mask;
-            uint newValue = (write.After >> shift) & mask;
-            if (oldValue == newValue)
+            if (!ChangedRegisterAt(write, b, out var register, out uint mask, out uint oldValue, out uint newValue))
             {
                 continue;
             }

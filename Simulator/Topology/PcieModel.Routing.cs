@@ -102,27 +102,12 @@ public sealed partial class PcieModel
     /// </summary>
     internal static PcieFunction? RouteByWalk(RootComplex rc, byte bus, byte devfn, out RouteFailure failure, out PcieFunction? stoppedAt)
     {
-        stoppedAt = null;
         if (bus == rc.StartBus)
         {
-            var exact = rc.FunctionAt(devfn);
-            if (exact is not null)
-            {
-                failure = RouteFailure.None;
-                return exact;
-            }
-
-            // Function-0 fallback: an RCiEP at function 0 of the device gets the access and answers only function 0.
-            if (rc.FunctionAt((byte)(devfn & 0xF8)) is AmdIommu rciep)
-            {
-                stoppedAt = rciep;
-                failure = RouteFailure.RciepFunctionNotImplemented;
-                return null;
-            }
-
-            failure = RouteFailure.NoFunctionAtDevfn;
-            return null;
+            return RouteStartBus(rc, devfn, out failure, out stoppedAt);
         }
+
+        stoppedAt = null;
 
         var ports = rc.RootPorts;
         for (int i = 0; i < ports.Count; i++)
