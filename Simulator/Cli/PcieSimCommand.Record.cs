@@ -54,7 +54,7 @@ public static partial class PcieSimCommand
             CheckOutputPath("--out", outPath);
             CheckOutputPath("--events", eventsPath);
             string? keep = parse.GetValue(work);
-            string workDirectory = keep ?? Path.Combine(Path.GetTempPath(), "pciesim-record-" + Guid.NewGuid().ToString("N"));
+            string workDirectory = keep ?? Directory.CreateTempSubdirectory("pciesim-record-").FullName;
             var recording = QemuRecorder.Record(
                 new QemuRecordOptions
                 {

@@ -11,8 +11,8 @@ public sealed class SpoolFile : IDisposable
 
     public SpoolFile()
     {
-        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pciesim-" + Guid.NewGuid().ToString("N") + ".spool");
-        stream = new FileStream(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        // A unique empty file the OS names; deleted when the stream closes.
+        stream = new FileStream(System.IO.Path.GetTempFileName(), FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
         writer = new StreamWriter(stream, AtomicFile.Utf8NoBom, 1 << 16, leaveOpen: true);
     }
 

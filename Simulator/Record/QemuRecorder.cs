@@ -72,7 +72,9 @@ public static class QemuRecorder
         string log = Path.Combine(options.WorkDirectory, "qemu-trace.log");
         string console = Path.Combine(options.WorkDirectory, "console.log");
         string errors = Path.Combine(options.WorkDirectory, "qemu-stderr.txt");
-        string socket = Path.Combine(Path.GetTempPath(), Inv($"pciesim-qmp-{Environment.ProcessId}-{Guid.NewGuid():N}.sock"));
+        // A short folder of its own: a unix socket path must fit in 108 bytes, which a kept --work folder may not.
+        string socketDirectory = Directory.CreateTempSubdirectory("pciesim-qmp-").FullName;
+        string socket = Path.Combine(socketDirectory, "qmp.sock");
         File.Delete(log);
         var arguments = Arguments(options, initrd, log, socket);
 
@@ -161,7 +163,7 @@ public static class QemuRecorder
 
             reader.Join();
             File.WriteAllText(errors, stderrText.Result);
-            File.Delete(socket);
+            Directory.Delete(socketDirectory, recursive: true);
         }
 
         progress.WriteLine(Inv($"guest powered off after {clock.Elapsed.TotalSeconds:0.0} s"));
