@@ -40,7 +40,8 @@ internal readonly struct EcamMap
         for (int i = 0; i < byBase.Length; i++)
         {
             bases[i] = byBase[i].Window.Base;
-            disjoint &= i == 0 || byBase[i - 1].Window.Base + byBase[i - 1].Window.Size <= bases[i];
+            // Distances, not ends: a window may end at the top of the address space, where its end is 2^64.
+            disjoint &= i == 0 || bases[i] - bases[i - 1] >= byBase[i - 1].Window.Size;
         }
 
         if (byBase.Length == 0)
@@ -48,8 +49,10 @@ internal readonly struct EcamMap
             return;
         }
 
+        // The span's last byte as an offset from the lowest base: a window's end would not fit 64 bits when the
+        // window ends at the top of the address space.
         ulong first = byBase[0].Window.Base;
-        ulong last = first;
+        ulong lastByte = 0;
         foreach (var rc in byBase)
         {
             if ((rc.Window.Base & 0xF_FFFF) != 0)
@@ -57,10 +60,10 @@ internal readonly struct EcamMap
                 return;
             }
 
-            last = Math.Max(last, rc.Window.Base + rc.Window.Size);
+            lastByte = Math.Max(lastByte, rc.Window.Base - first + (rc.Window.Size - 1));
         }
 
-        ulong count = (last - first) >> 20;
+        ulong count = (lastByte >> 20) + 1;
         if (count > MaxChunks)
         {
             return;
