@@ -29,7 +29,10 @@ public sealed class StepOutcome
     internal RouteText? RouteText { get; set; }
 
     /// <summary>For mmio rows: what the address hit (e.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>) or <c>unclaimed</c>.</summary>
-    public string? MmioTarget { get; internal set; }
+    public string? MmioTarget => Mmio?.ToString();
+
+    /// <summary>What an mmio row hit, kept as data: the text is made by whoever prints it (the snapshot's thread).</summary>
+    internal MmioHit? Mmio { get; set; }
 
     /// <summary>The value read (config or mmio), when the row reads.</summary>
     public ulong? ValueRead { get; internal set; }
@@ -59,4 +62,67 @@ public sealed class StepOutcome
 
     /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
     public EnumerationResult? Enumeration { get; internal set; }
+}
+
+/// <summary>What an mmio row's address decoded to, in the terms <see cref="StepOutcome.MmioTarget"/> prints.</summary>
+internal enum MmioHitKind : byte
+{
+    /// <summary>No decoding BAR holds the address.</summary>
+    Unclaimed,
+
+    /// <summary>An MSI-X table entry's DWORD (offset within the BAR).</summary>
+    MsixTable,
+
+    /// <summary>A read of the MSI-X Pending Bit Array (index of the DWORD).</summary>
+    PbaRead,
+
+    /// <summary>A write to the read-only Pending Bit Array, dropped (index of the DWORD).</summary>
+    PbaWrite,
+
+    /// <summary>In the MSI-X BAR but unaligned or not 4 or 8 bytes wide: dropped.</summary>
+    Dropped,
+
+    /// <summary>A BAR (or part of one) the model does not emulate.</summary>
+    NotModelled,
+}
+
+/// <param name="Offset">Offset in the BAR, or the PBA DWORD index for <see cref="MmioHitKind.PbaRead"/> and <see cref="MmioHitKind.PbaWrite"/>.</param>
+internal readonly record struct MmioHit(Functions.Endpoint? Endpoint, int Bar, MmioHitKind Kind, ulong Offset)
+{
+    private static readonly string[] MsixFields = ["address", "upper address", "data", "vector control"];
+
+    /// <summary>E.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>, <c>nvme0 BAR4 MSI-X PBA[0]</c> or <c>unclaimed</c>.</summary>
+    public void AppendTo(CharBuffer text)
+    {
+        if (Kind == MmioHitKind.Unclaimed || Endpoint is null)
+        {
+            text.Append("unclaimed");
+            return;
+        }
+
+        text.Append(Endpoint.Name).Append(" BAR").AppendDecimal(Bar);
+        switch (Kind)
+        {
+            case MmioHitKind.MsixTable:
+                text.Append(" MSI-X vector ").AppendDecimal((long)(Offset / 16)).Append(' ').Append(MsixFields[(int)(Offset % 16 / 4)]);
+                break;
+            case MmioHitKind.PbaRead:
+            case MmioHitKind.PbaWrite:
+                text.Append(" MSI-X PBA[").AppendDecimal((long)Offset).Append(']').Append(Kind == MmioHitKind.PbaWrite ? " (read-only: dropped)" : "");
+                break;
+            case MmioHitKind.Dropped:
+                text.Append("+0x").AppendHex(Offset).Append(" (unaligned or not 4/8 bytes: dropped)");
+                break;
+            default:
+                text.Append("+0x").AppendHex(Offset).Append(" (not modelled)");
+                break;
+        }
+    }
+
+    public override string ToString()
+    {
+        var text = new CharBuffer(64);
+        AppendTo(text);
+        return text.ToString();
+    }
 }
