@@ -23,7 +23,10 @@ public sealed class StepOutcome
     /// The route of <see cref="Access"/> as it was when the access happened: an outcome held open for its msi rows
     /// is written after the next row, which may have changed links (a hot-remove) the path is described from.
     /// </summary>
-    public string? Route { get; internal set; }
+    public string? Route => RouteText?.Full;
+
+    /// <summary><see cref="Route"/> whole and in the text snapshot's short form.</summary>
+    internal RouteText? RouteText { get; set; }
 
     /// <summary>For mmio rows: what the address hit (e.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>) or <c>unclaimed</c>.</summary>
     public string? MmioTarget { get; internal set; }

@@ -126,6 +126,7 @@ public static class TraceReplayer
         // The snapshot is formatted and written on a second thread while this one reads and steps (see SnapshotPipeline).
         using var pipeline = new SnapshotPipeline(writer, options.SnapshotThread ?? source.Length() >= SnapshotThreadFromBytes);
         ReplayState? saved = null;
+        var ready = new List<StepOutcome>(4);
         while (reader.TryRead(out var record))
         {
             if (record.Row <= restoredRow)
@@ -133,22 +134,25 @@ public static class TraceReplayer
                 continue;
             }
 
-            Write(session.Step(record));
+            session.Step(record, ready);
+            Write(ready);
             if (record.Row == scan.SaveRow)
             {
                 // The scan made sure no msi row follows: the open step can be closed now.
-                Write(session.Finish());
+                session.Finish(ready);
+                Write(ready);
                 saved = new ReplayState(header.Source, record.Row, record.Seq, model.SaveState(), session.SaveState());
             }
         }
 
-        Write(session.Finish());
+        session.Finish(ready);
+        Write(ready);
         pipeline.Complete();
         writer.WriteSummary(session);
         emitter?.Flush();
         return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count) { Saved = saved };
 
-        void Write(IReadOnlyList<StepOutcome> outcomes)
+        void Write(List<StepOutcome> outcomes)
         {
             foreach (var outcome in outcomes)
             {
@@ -156,6 +160,8 @@ public static class TraceReplayer
                 emitter?.Write(outcome);
                 options.OnOutcome?.Invoke(outcome);
             }
+
+            outcomes.Clear();
         }
     }
 

@@ -64,7 +64,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         var line = text;
         line.Clear();
         line.Append('#').AppendDecimal(record.Row);
-        if (record.Seq is { } seq)
+        if (record.Seq is { } seq && seq != record.Row)
         {
             line.Append(" seq=").AppendDecimal(seq);
         }
@@ -74,7 +74,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                AppendConfig(line, record, outcome.Access!.Value, outcome.Route);
+                AppendConfig(line, record, outcome.Access!.Value, outcome.RouteText?.Short);
                 break;
             case TraceOp.HotAdd:
                 line.Append(record.Device).Append(" -> ").Append(record.Port);
@@ -382,7 +382,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         }
         else
         {
-            RoutePath.AppendTo(line, access);
+            RoutePath.AppendShortTo(line, access);
         }
 
         line.Append(']');
