@@ -60,9 +60,11 @@ internal sealed class CharBuffer(int capacity = 256)
             Grow(digits);
         }
 
-        for (int i = Length + digits - 1; i >= Length; i--)
+        // Last digit first, into the span of exactly the digits (one bounds check, not one per digit).
+        var span = chars.AsSpan(Length, digits);
+        for (int i = span.Length - 1; i >= 0; i--)
         {
-            chars[i] = "0123456789abcdef"[(int)(value & 0xF)];
+            span[i] = (char)HexDigits[(int)(value & 0xF)];
             value >>= 4;
         }
 
@@ -93,16 +95,37 @@ internal sealed class CharBuffer(int capacity = 256)
 
     private CharBuffer AppendUnsigned(ulong value)
     {
-        // At most 20 digits; the runtime's formatting writes two digits a step.
-        if (Length + 20 > chars.Length)
+        int digits = DecimalDigits(value);
+        if (Length + digits > chars.Length)
         {
-            Grow(20);
+            Grow(digits);
         }
 
-        value.TryFormat(chars.AsSpan(Length), out int written, default, System.Globalization.CultureInfo.InvariantCulture);
-        Length += written;
+        var span = chars.AsSpan(Length, digits);
+        for (int i = span.Length - 1; i >= 0; i--)
+        {
+            ulong quotient = value / 10;
+            span[i] = (char)('0' + (int)(value - (quotient * 10)));
+            value = quotient;
+        }
+
+        Length += digits;
         return this;
     }
+
+    private static int DecimalDigits(ulong value)
+    {
+        int digits = 1;
+        while (value >= 10)
+        {
+            value /= 10;
+            digits++;
+        }
+
+        return digits;
+    }
+
+    private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
     private void Grow(int more) => Array.Resize(ref chars, Math.Max(chars.Length * 2, Length + more));
 }
