@@ -32,36 +32,54 @@ public sealed class StepOutcome
     public string? MmioTarget => Mmio?.ToString();
 
     /// <summary>What an mmio row hit, kept as data: the text is made by whoever prints it (the snapshot's thread).</summary>
-    internal MmioHit? Mmio { get; set; }
+    internal MmioHit? Mmio
+    {
+        get => details?.Mmio;
+        set => Details.Mmio = value;
+    }
 
     /// <summary>The value read (config or mmio), when the row reads.</summary>
     public ulong? ValueRead { get; internal set; }
 
-    // Most records have no events, mismatches, notes or violations: the lists are made when first asked for.
-    private List<ModelEvent>? events;
-    private List<string>? mismatches;
-    private List<string>? notes;
-    private List<Violation>? violations;
+    public List<ModelEvent> Events => Details.Events ??= [];
 
-    public List<ModelEvent> Events => events ??= [];
+    public List<string> Mismatches => Details.Mismatches ??= [];
 
-    public List<string> Mismatches => mismatches ??= [];
+    public List<string> Notes => Details.Notes ??= [];
 
-    public List<string> Notes => notes ??= [];
-
-    public List<Violation> Violations => violations ??= [];
+    public List<Violation> Violations => Details.Violations ??= [];
 
     /// <summary>The events without making an empty list.</summary>
-    internal ReadOnlySpan<ModelEvent> EventSpan => CollectionsMarshal.AsSpan(events);
+    internal ReadOnlySpan<ModelEvent> EventSpan => CollectionsMarshal.AsSpan(details?.Events);
 
-    internal ReadOnlySpan<string> MismatchSpan => CollectionsMarshal.AsSpan(mismatches);
+    internal ReadOnlySpan<string> MismatchSpan => CollectionsMarshal.AsSpan(details?.Mismatches);
 
-    internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(notes);
+    internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(details?.Notes);
 
-    internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(violations);
+    internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(details?.Violations);
 
     /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
-    public EnumerationResult? Enumeration { get; internal set; }
+    public EnumerationResult? Enumeration
+    {
+        get => details?.Enumeration;
+        internal set => Details.Enumeration = value;
+    }
+
+    // Most records (plain config reads and writes) have no events, mismatches, notes, violations, mmio target or
+    // enumeration: those live in an object made when first set, which keeps the outcome of a plain access small.
+    private OutcomeDetails? details;
+
+    private OutcomeDetails Details => details ??= new();
+
+    private sealed class OutcomeDetails
+    {
+        public List<ModelEvent>? Events;
+        public List<string>? Mismatches;
+        public List<string>? Notes;
+        public List<Violation>? Violations;
+        public MmioHit? Mmio;
+        public EnumerationResult? Enumeration;
+    }
 }
 
 /// <summary>What an mmio row's address decoded to, in the terms <see cref="StepOutcome.MmioTarget"/> prints.</summary>
