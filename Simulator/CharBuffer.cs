@@ -72,6 +72,43 @@ internal sealed class CharBuffer(int capacity = 256)
         return this;
     }
 
+    /// <summary>
+    /// <c>SSSS:BB:DD.F@0xRRR</c>, a configuration address as the snapshot prints one (lower-case hex, fixed width):
+    /// one reservation and eighteen stores, since every config record line has one.
+    /// </summary>
+    public CharBuffer AppendConfigurationAddress(ushort segment, byte bus, byte devfn, int register)
+    {
+        const int Width = 18;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)register, 0xFFFu, nameof(register));
+        if (Length + Width > chars.Length)
+        {
+            Grow(Width);
+        }
+
+        var d = chars.AsSpan(Length, Width);
+        var hex = HexDigits;
+        d[0] = (char)hex[(segment >> 12) & 0xF];
+        d[1] = (char)hex[(segment >> 8) & 0xF];
+        d[2] = (char)hex[(segment >> 4) & 0xF];
+        d[3] = (char)hex[segment & 0xF];
+        d[4] = ':';
+        d[5] = (char)hex[bus >> 4];
+        d[6] = (char)hex[bus & 0xF];
+        d[7] = ':';
+        d[8] = (char)hex[devfn >> 7];
+        d[9] = (char)hex[(devfn >> 3) & 0xF];
+        d[10] = '.';
+        d[11] = (char)('0' + (devfn & 7));
+        d[12] = '@';
+        d[13] = '0';
+        d[14] = 'x';
+        d[15] = (char)hex[(register >> 8) & 0xF];
+        d[16] = (char)hex[(register >> 4) & 0xF];
+        d[17] = (char)hex[register & 0xF];
+        Length += Width;
+        return this;
+    }
+
     /// <summary>Invariant decimal (as <c>{value}</c> formats a long in the invariant culture).</summary>
     public CharBuffer AppendDecimal(long value)
     {

@@ -78,4 +78,27 @@ public class CharBufferTests
         buffer.Clear();
         Assert.That(buffer.AppendDecimal(long.MinValue).ToString(), Is.EqualTo("-9223372036854775808"));
     }
+
+    [Test]
+    public void a_configuration_address_is_what_lspci_style_formatting_gives()
+    {
+        var buffer = new CharBuffer(4);
+        var random = new SplitMix64(7);
+        for (int i = 0; i < 20_000; i++)
+        {
+            ulong bits = random.Next();
+            ushort segment = i < 2 ? (ushort)(i * 0xFFFF) : (ushort)bits;
+            byte bus = (byte)(bits >> 16), devfn = (byte)(bits >> 24);
+            int register = i < 2 ? i * 0xFFF : (int)((bits >> 32) & 0xFFF);
+            buffer.Clear();
+            buffer.Append('>').AppendConfigurationAddress(segment, bus, devfn, register).Append('<');
+            string expected = string.Create(CultureInfo.InvariantCulture, $">{segment:x4}:{bus:x2}:{devfn >> 3:x2}.{devfn & 7}@0x{register:x3}<");
+            if (!buffer.AsSpan().SequenceEqual(expected))
+            {
+                Assert.Fail($"gave '{buffer}', expected '{expected}'");
+            }
+        }
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => buffer.AppendConfigurationAddress(0, 0, 0, 0x1000));
+    }
 }

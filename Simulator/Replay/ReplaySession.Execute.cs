@@ -111,7 +111,7 @@ public sealed partial class ReplaySession
         }
 
         outcome.Access = result;
-        outcome.RouteText = routes.Describe(result);
+        outcome.RouteText = routes.Describe(result, Model.RoutingGeneration);
         if (!isWrite)
         {
             outcome.ValueRead = result.Value;

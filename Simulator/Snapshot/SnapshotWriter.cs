@@ -404,8 +404,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
             line.Append("0x").AppendHex(record.Address).Append('=');
         }
 
-        line.AppendHex(segment, 4).Append(':').AppendHex(a.Bus, 2).Append(':').AppendHex((uint)a.Devfn >> 3, 2).Append('.').AppendDecimal(a.Devfn & 7);
-        line.Append("@0x").AppendHex(a.Register, 3).Append(" w").AppendDecimal(access.Width).Append(' ');
+        line.AppendConfigurationAddress(segment, a.Bus, a.Devfn, a.Register).Append(" w").AppendDecimal(access.Width).Append(' ');
         line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {

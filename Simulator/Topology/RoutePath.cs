@@ -132,7 +132,27 @@ internal sealed class RouteDescriptions
     private DownstreamPort? lastPort;
     private RouteText? lastText;
 
-    public RouteText Describe(in ConfigAccessResult result)
+    /// <param name="generation">The model's <see cref="PcieModel.RoutingGeneration"/>: links and bus numbers as they are.</param>
+    public RouteText Describe(in ConfigAccessResult result, long generation)
+    {
+        // The usual case, a completed access: the text kept on the function, when made for the same root complex
+        // and routing generation (a link, which is all the text depends on, changes the generation).
+        if (result.Status == AccessStatus.Completed && result.Function is { } function)
+        {
+            if (function.LastRoute is FunctionRoute last && last.Generation == generation && ReferenceEquals(last.RootComplex, result.RootComplex))
+            {
+                return last.Text;
+            }
+
+            var text = DescribeByKey(result);
+            function.LastRoute = new FunctionRoute(text, result.RootComplex, generation);
+            return text;
+        }
+
+        return DescribeByKey(result);
+    }
+
+    private RouteText DescribeByKey(in ConfigAccessResult result)
     {
         var bottom = result.Function ?? result.StoppedAt;
         var port = (bottom as Endpoint)?.Port;
@@ -160,6 +180,9 @@ internal sealed class RouteDescriptions
     }
 
     private readonly record struct Key(PcieFunction? Bottom, RootComplex? RootComplex, AccessStatus Status, RouteFailure Failure);
+
+    /// <summary>What <see cref="PcieFunction.LastRoute"/> holds.</summary>
+    private sealed record FunctionRoute(RouteText Text, RootComplex? RootComplex, long Generation);
 }
 
 /// <summary>A route as text: whole (<see cref="RoutePath.AppendTo"/>) and in the text snapshot's form (<see cref="RoutePath.AppendShortTo"/>).</summary>
