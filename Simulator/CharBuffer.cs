@@ -60,13 +60,52 @@ internal sealed class CharBuffer(int capacity = 256)
             Grow(digits);
         }
 
-        for (int i = Length + digits - 1; i >= Length; i--)
+        // Last digit first, into the span of exactly the digits (one bounds check, not one per digit).
+        var span = chars.AsSpan(Length, digits);
+        for (int i = span.Length - 1; i >= 0; i--)
         {
-            chars[i] = "0123456789abcdef"[(int)(value & 0xF)];
+            span[i] = (char)HexDigits[(int)(value & 0xF)];
             value >>= 4;
         }
 
         Length += digits;
+        return this;
+    }
+
+    /// <summary>
+    /// <c>SSSS:BB:DD.F@0xRRR</c>, a configuration address as the snapshot prints one (lower-case hex, fixed width):
+    /// one reservation and eighteen stores, since every config record line has one.
+    /// </summary>
+    public CharBuffer AppendConfigurationAddress(ushort segment, byte bus, byte devfn, int register)
+    {
+        const int Width = 18;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)register, 0xFFFu, nameof(register));
+        if (Length + Width > chars.Length)
+        {
+            Grow(Width);
+        }
+
+        var d = chars.AsSpan(Length, Width);
+        var hex = HexDigits;
+        d[0] = (char)hex[(segment >> 12) & 0xF];
+        d[1] = (char)hex[(segment >> 8) & 0xF];
+        d[2] = (char)hex[(segment >> 4) & 0xF];
+        d[3] = (char)hex[segment & 0xF];
+        d[4] = ':';
+        d[5] = (char)hex[bus >> 4];
+        d[6] = (char)hex[bus & 0xF];
+        d[7] = ':';
+        d[8] = (char)hex[devfn >> 7];
+        d[9] = (char)hex[(devfn >> 3) & 0xF];
+        d[10] = '.';
+        d[11] = (char)('0' + (devfn & 7));
+        d[12] = '@';
+        d[13] = '0';
+        d[14] = 'x';
+        d[15] = (char)hex[(register >> 8) & 0xF];
+        d[16] = (char)hex[(register >> 4) & 0xF];
+        d[17] = (char)hex[register & 0xF];
+        Length += Width;
         return this;
     }
 
@@ -93,16 +132,37 @@ internal sealed class CharBuffer(int capacity = 256)
 
     private CharBuffer AppendUnsigned(ulong value)
     {
-        // At most 20 digits; the runtime's formatting writes two digits a step.
-        if (Length + 20 > chars.Length)
+        int digits = DecimalDigits(value);
+        if (Length + digits > chars.Length)
         {
-            Grow(20);
+            Grow(digits);
         }
 
-        value.TryFormat(chars.AsSpan(Length), out int written, default, System.Globalization.CultureInfo.InvariantCulture);
-        Length += written;
+        var span = chars.AsSpan(Length, digits);
+        for (int i = span.Length - 1; i >= 0; i--)
+        {
+            ulong quotient = value / 10;
+            span[i] = (char)('0' + (int)(value - (quotient * 10)));
+            value = quotient;
+        }
+
+        Length += digits;
         return this;
     }
+
+    private static int DecimalDigits(ulong value)
+    {
+        int digits = 1;
+        while (value >= 10)
+        {
+            value /= 10;
+            digits++;
+        }
+
+        return digits;
+    }
+
+    private static ReadOnlySpan<byte> HexDigits => "0123456789abcdef"u8;
 
     private void Grow(int more) => Array.Resize(ref chars, Math.Max(chars.Length * 2, Length + more));
 }

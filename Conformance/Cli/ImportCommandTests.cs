@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.Cli;
 
@@ -11,11 +12,7 @@ public class ImportCommandTests
         Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "Import", "Fixtures", name));
 
     [SetUp]
-    public void CreateDirectory()
-    {
-        directory = Path.Combine(Path.GetTempPath(), "pciesim-import-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-    }
+    public void CreateDirectory() => directory = TestTemp.NewFolder("import");
 
     [TearDown]
     public void DeleteDirectory() => Directory.Delete(directory, recursive: true);

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using PcieSim.Cli;
 using PcieSim.Conformance.Golden;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.Cli;
 
@@ -36,18 +37,8 @@ public class ReplayCommandTests
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
-    private static string Temp(string name, string? text = null)
-    {
-        string folder = Path.Combine(Path.GetTempPath(), "pciesim-replay-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, name);
-        if (text is not null)
-        {
-            File.WriteAllText(path, text.ReplaceLineEndings("\n") + "\n");
-        }
-
-        return path;
-    }
+    /// <summary>Writes a trace with LF line endings and a final newline to a new temporary folder; returns its path.</summary>
+    private static string WriteTrace(string name, string text) => TestTemp.WriteFile(name, text.ReplaceLineEndings("\n") + "\n");
 
     [Test]
     public async Task json_snapshot_of_the_pciehp_trace()
@@ -81,7 +72,7 @@ public class ReplayCommandTests
     [Test]
     public async Task profile_both_prints_both_snapshots_then_their_differences()
     {
-        var (exit, output, error) = Run("replay", Temp("profiles-part.csv", ProfilesPartTrace), "--profile", "both");
+        var (exit, output, error) = Run("replay", WriteTrace("profiles-part.csv", ProfilesPartTrace), "--profile", "both");
         Assert.That(error, Is.Empty);
         Assert.That(exit, Is.EqualTo(3), "the openvmm run breaks HP-EDGE");
         Assert.That(output, Does.Contain("profile: openvmm\n").And.Contain("profile: spec\n").And.Contain("differences openvmm -> spec: "));
@@ -91,7 +82,7 @@ public class ReplayCommandTests
     [Test]
     public void profile_both_in_json_is_one_document_with_both_snapshots_and_the_hunks()
     {
-        var (_, output, _) = Run("replay", Temp("profiles-part.csv", ProfilesPartTrace), "--profile", "both", "--format", "json");
+        var (_, output, _) = Run("replay", WriteTrace("profiles-part.csv", ProfilesPartTrace), "--profile", "both", "--format", "json");
         using var document = JsonDocument.Parse(output);
         var root = document.RootElement;
         Assert.That(root.GetProperty("format").GetString(), Is.EqualTo("pciesim-comparison"));
@@ -104,7 +95,7 @@ public class ReplayCommandTests
     [TestCaseSource(nameof(CorpusTraces))]
     public void an_emitted_trace_replays_to_the_same_snapshot(string trace)
     {
-        string emitted = Temp(trace);
+        string emitted = TestTemp.NewFilePath(trace);
         var (exit, original, _) = Run("replay", Path.Combine(Corpus(), trace), "--emit-trace", emitted);
         var (again, replayed, error) = Run("replay", emitted);
         Assert.That((again, error), Is.EqualTo((exit, "")));
@@ -127,7 +118,7 @@ public class ReplayCommandTests
     [Test]
     public void emit_trace_fills_reads_and_messages_from_the_model()
     {
-        string recorded = Temp("unrecorded.csv");
+        string recorded = TestTemp.NewFilePath("unrecorded.csv");
         File.WriteAllText(recorded, """
             # topology: --pcie-root-complex rc0 --pcie-root-port rc0:rp0,hotplug --pcie-endpoint ep0,template=generic
             op,address,width,value,port,device
@@ -139,7 +130,7 @@ public class ReplayCommandTests
             read,00:00.0@0x05a,2,,,
 
             """.ReplaceLineEndings("\n"));
-        string emitted = Temp("emitted.csv");
+        string emitted = TestTemp.NewFilePath("emitted.csv");
         var (exit, _, error) = Run("replay", recorded, "--emit-trace", emitted);
         Assert.That((exit, error), Is.EqualTo((0, "")));
         var rows = File.ReadAllLines(emitted).Where(l => !l.StartsWith('#')).ToList();
@@ -161,8 +152,8 @@ public class ReplayCommandTests
     [Test]
     public void emit_trace_corrects_a_wrong_recorded_value()
     {
-        string broken = Temp("broken.csv", File.ReadAllText(Trace05).Replace("1,read,00:00.0@0x000,4,0xc0301414", "1,read,00:00.0@0x000,4,0xc0311414", StringComparison.Ordinal));
-        string emitted = Temp("fixed.csv");
+        string broken = WriteTrace("broken.csv", File.ReadAllText(Trace05).Replace("1,read,00:00.0@0x000,4,0xc0301414", "1,read,00:00.0@0x000,4,0xc0311414", StringComparison.Ordinal));
+        string emitted = TestTemp.NewFilePath("fixed.csv");
         Assert.That(Run("replay", broken, "--emit-trace", emitted).Exit, Is.EqualTo(1));
         Assert.That(Run("replay", emitted).Exit, Is.EqualTo(0));
     }
@@ -170,7 +161,7 @@ public class ReplayCommandTests
     [Test]
     public void bad_input_after_many_rows_writes_nothing_anywhere()
     {
-        string trace = Temp("late-error.csv", File.ReadAllText(Trace05) + "33,hot-add,,,,rp9,nvme0,unknown port\n");
+        string trace = WriteTrace("late-error.csv", File.ReadAllText(Trace05) + "33,hot-add,,,,rp9,nvme0,unknown port\n");
         string snapshot = Path.Combine(Path.GetDirectoryName(trace)!, "snapshot.txt");
         string emitted = Path.Combine(Path.GetDirectoryName(trace)!, "emitted.csv");
         File.WriteAllText(snapshot, "previous snapshot");

@@ -1,5 +1,6 @@
 using PcieSim.Cli;
 using PcieSim.Conformance.Golden;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.Cli;
 
@@ -23,12 +24,7 @@ public class TopologyCommandTests
         return (exit, stdout.ToString(), stderr.ToString());
     }
 
-    private static string WriteTopology(string text)
-    {
-        string path = Path.Combine(Path.GetTempPath(), "pciesim-" + Guid.NewGuid().ToString("N") + ".topo");
-        File.WriteAllText(path, text);
-        return path;
-    }
+    private static string WriteTopology(string text) => TestTemp.WriteFile("test.topo", text);
 
     [Test]
     public async Task topology_tree_two_segments_switch_unplugged_nvme_and_iommu()
@@ -71,7 +67,7 @@ public class TopologyCommandTests
         var (exit, output, error) = Run("topology", WriteTopology("--pcie-root-complex rc0\n--pcie-root-port rc9:p0\n"));
         Assert.That(exit, Is.EqualTo(2));
         Assert.That(output, Is.Empty);
-        Assert.That(error, Does.Match(@"^pciesim: pciesim-[0-9a-f]+\.topo:2:\d+: .*unknown root complex 'rc9'"));
+        Assert.That(error, Does.Match(@"^pciesim: test\.topo:2:\d+: .*unknown root complex 'rc9'"));
         Assert.That(error, Does.Not.Contain("   at "));
     }
 

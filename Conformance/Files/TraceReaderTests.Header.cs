@@ -1,3 +1,4 @@
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Replay;
 
@@ -71,14 +72,13 @@ public partial class TraceReaderTests
     [Test]
     public void open_reads_a_file_by_name()
     {
-        string path = Path.Combine(Path.GetTempPath(), $"pciesim-trace-{Guid.NewGuid():N}.csv");
-        File.WriteAllText(path, "op\nreset\n");
+        string path = TestTemp.WriteFile("trace.csv", "op\nreset\n");
         try
         {
             using TraceReader reader = TraceReader.Open(path);
             Assert.Multiple(() =>
             {
-                Assert.That(reader.Header.Source, Is.EqualTo(Path.GetFileName(path)));
+                Assert.That(reader.Header.Source, Is.EqualTo("trace.csv"));
                 Assert.That(ReadAll(reader), Has.Count.EqualTo(1));
             });
         }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using PcieSim.Cli;
 using PcieSim.Conformance.Golden;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Generation;
 using PcieSim.Replay;
@@ -36,8 +37,6 @@ public class TraceGeneratorTests
 
         return text.ToString();
     }
-
-    private static string TempFile(string extension) => Path.Combine(Path.GetTempPath(), "pciesim-gen-" + Guid.NewGuid().ToString("N") + extension);
 
     [TestCase(0)]
     [TestCase(1)]
@@ -92,8 +91,7 @@ public class TraceGeneratorTests
     public void generated_trace_replays_with_no_mismatch_and_no_violation(string gic)
     {
         var spec = Spec(gic);
-        string path = TempFile(".csv");
-        File.WriteAllText(path, Text(spec, 60_000, 7));
+        string path = TestTemp.WriteFile("generated.csv", Text(spec, 60_000, 7));
         try
         {
             var counted = new int[Enum.GetValues<TraceOp>().Length];
@@ -113,10 +111,7 @@ public class TraceGeneratorTests
         string trace = Text(Spec(), 700, 5);
         await Verifier.Verify(trace, "generated_trace_700_records_seed_5");
         // The snapshot names the trace file: a fixed name in a folder of its own.
-        string folder = TempFile("");
-        Directory.CreateDirectory(folder);
-        string path = Path.Combine(folder, "generated.csv");
-        File.WriteAllText(path, trace);
+        string path = TestTemp.WriteFile("generated.csv", trace);
         try
         {
             var (snapshot, result) = TraceReplayer.ReplayToText(path, new ReplayOptions());
@@ -125,16 +120,15 @@ public class TraceGeneratorTests
         }
         finally
         {
-            Directory.Delete(folder, recursive: true);
+            File.Delete(path);
         }
     }
 
     [Test]
     public void generate_command_writes_the_trace_atomically_and_replay_reads_it_back()
     {
-        string topology = TempFile(".topo");
-        string output = TempFile(".csv");
-        File.WriteAllText(topology, Topology + " --gic-msi its\n");
+        string topology = TestTemp.WriteFile("test.topo", Topology + " --gic-msi its\n");
+        string output = TestTemp.NewFilePath("generated.csv");
         try
         {
             var stdout = new StringWriter { NewLine = "\n" };
@@ -159,9 +153,8 @@ public class TraceGeneratorTests
     [TestCase("many", null)]
     public void generate_command_bad_record_count_exits_2_and_writes_nothing(string records, string? message)
     {
-        string topology = TempFile(".topo");
-        string output = TempFile(".csv");
-        File.WriteAllText(topology, Topology);
+        string topology = TestTemp.WriteFile("test.topo", Topology);
+        string output = TestTemp.NewFilePath("generated.csv");
         try
         {
             var stderr = new StringWriter { NewLine = "\n" };
@@ -182,7 +175,7 @@ public class TraceGeneratorTests
     [Test]
     public void generate_command_missing_topology_exits_2_and_writes_nothing()
     {
-        string output = TempFile(".csv");
+        string output = TestTemp.NewFilePath("generated.csv");
         var stderr = new StringWriter { NewLine = "\n" };
         int exit = PcieSimCommand.Run(["generate", "--topology", "/nonexistent/x.topo", "--records", "10", "--out", output], new StringWriter(), stderr);
         Assert.That(exit, Is.EqualTo(PcieSimCommand.BadInput));

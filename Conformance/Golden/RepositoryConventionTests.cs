@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 
 namespace PcieSim.Conformance.Golden;
@@ -47,8 +48,7 @@ public class RepositoryConventionTests
     [Test]
     public void compare_lifecycle_new_then_equal_then_not_equal()
     {
-        string directory = Path.Combine(Path.GetTempPath(), "pciesim-golden-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        string directory = TestTemp.NewFolder("golden");
         try
         {
             string verified = Path.Combine(directory, "T.M.verified.txt");

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using PcieSim.Conformance.Golden;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Lint;
 using PcieSim.Replay;
@@ -128,8 +129,7 @@ public class LintCorpusTests
 
     private static string Emit(string skeleton, BehaviourProfile profile)
     {
-        string path = Path.Combine(Path.GetTempPath(), "pciesim-skeleton-" + Guid.NewGuid().ToString("N") + ".csv");
-        File.WriteAllText(path, skeleton);
+        string path = TestTemp.WriteFile("skeleton.csv", skeleton);
         try
         {
             var emitted = new StringWriter(CultureInfo.InvariantCulture);

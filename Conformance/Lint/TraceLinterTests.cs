@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Lint;
 
@@ -160,8 +161,7 @@ public class TraceLinterTests
     [Test]
     public void the_console_exits_0_clean_3_findings_2_bad_input()
     {
-        string directory = Path.Combine(Path.GetTempPath(), "pciesim-lint-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        string directory = TestTemp.NewFolder("lint");
         try
         {
             string clean = Path.Combine(directory, "clean.csv");

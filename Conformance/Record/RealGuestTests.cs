@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Replay;
 
@@ -21,8 +22,7 @@ public class RealGuestTests
     public void a_recorded_guest_gives_a_trace_with_its_topology_accesses_and_hotplug_rows()
     {
         string kernel = Kernel();
-        string directory = Path.Combine(Path.GetTempPath(), "pciesim-realguest-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
+        string directory = TestTemp.NewFolder("realguest");
         try
         {
             string trace = Path.Combine(directory, "guest.csv");
@@ -68,6 +68,7 @@ public class RealGuestTests
             return given;
         }
 
+        // A cache kept from run to run (the download is tens of megabytes), so not in TestTemp's folder, which each run deletes.
         string cache = Path.Combine(Path.GetTempPath(), "pciesim-kernel");
         string? found = Directory.Exists(cache) ? Directory.GetFiles(cache, "vmlinuz-*", SearchOption.AllDirectories).FirstOrDefault() : null;
         if (found is not null)

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using PcieSim.Cli;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.Reliability;
 
@@ -19,8 +20,7 @@ internal sealed class CliSandbox : IDisposable
 
     public CliSandbox()
     {
-        Folder = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "pciesim-reliability-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(Folder);
+        Folder = TestTemp.NewFolder("reliability");
         OutPath = Write("out.txt", PreviousOutput);
     }
 

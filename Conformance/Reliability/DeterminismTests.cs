@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
@@ -42,8 +43,7 @@ public sealed class DeterminismTests
     [SetUp]
     public void SetUp()
     {
-        folder = Path.Combine(Path.GetTempPath(), "pciesim-determinism-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
+        folder = TestTemp.NewFolder("determinism");
         traces = [.. Directory.GetFiles(CorpusDirectory(), "*.csv")];
         traces.Sort(StringComparer.Ordinal);
         string seed = Path.Combine(folder, "seed-all-ops.csv");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Lint;
 using PcieSim.Replay;
@@ -86,11 +87,7 @@ public sealed class ReplayFuzzTests
     private string folder = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        folder = Path.Combine(Path.GetTempPath(), "pciesim-fuzz-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(folder);
-    }
+    public void SetUp() => folder = TestTemp.NewFolder("fuzz");
 
     [TearDown]
     public void TearDown() => Directory.Delete(folder, recursive: true);

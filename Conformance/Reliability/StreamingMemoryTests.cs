@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Replay;
 
@@ -139,7 +140,7 @@ public sealed class StreamingMemoryTests
     [Test]
     public void a_one_million_record_replay_runs_in_bounded_memory()
     {
-        string path = Path.Combine(Path.GetTempPath(), "pciesim-million-" + Guid.NewGuid().ToString("N") + ".csv");
+        string path = TestTemp.NewFilePath("million.csv");
         try
         {
             using (var file = new StreamWriter(path, append: false, AtomicFile.Utf8NoBom, 1 << 16))

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using PcieSim.Conformance.Golden;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
 using PcieSim.Topology;
@@ -43,11 +44,10 @@ public class CorpusTests
     public void a_wrong_recorded_value_is_a_mismatch_shown_in_place()
     {
         string original = Path.Combine(TracesDirectory(), "05-pciehp-root-port-its.csv");
-        string broken = Path.Combine(Path.GetTempPath(), "pciesim-broken-" + Guid.NewGuid().ToString("N") + ".csv");
-        File.WriteAllText(broken, File.ReadAllText(original).Replace("1,read,00:00.0@0x000,4,0xc0301414", "1,read,00:00.0@0x000,4,0xc0311414", StringComparison.Ordinal));
+        string broken = TestTemp.WriteFile("broken.csv", File.ReadAllText(original).Replace("1,read,00:00.0@0x000,4,0xc0301414", "1,read,00:00.0@0x000,4,0xc0311414", StringComparison.Ordinal));
         var stdout = new StringWriter();
         int exit = PcieSim.Cli.PcieSimCommand.Run(["replay", broken], stdout, new StringWriter());
         Assert.That(exit, Is.EqualTo(1));
-        Assert.That(stdout.ToString(), Does.Contain("#1 seq=1 read 0000:00:00.0@0x000 w4 -> 0xc0301414").And.Contain("    MISMATCH: recorded 0xc0311414, model 0xc0301414"));
+        Assert.That(stdout.ToString(), Does.Contain("#1 read 0000:00:00.0@0x000 w4 -> 0xc0301414").And.Contain("    MISMATCH: recorded 0xc0311414, model 0xc0301414"));
     }
 }

@@ -1,4 +1,4 @@
-using System.Text;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
 
@@ -24,8 +24,7 @@ public class DeferredOutcomeTests
     [TestCase(SnapshotFormat.Json, "\"route\": \"rc0 > rp0 (T1) > ep0 (T0)\"")]
     public void the_route_of_a_row_is_the_one_it_took_even_if_the_next_row_unlinks_the_target(SnapshotFormat format, string route)
     {
-        string path = Path.Combine(Path.GetTempPath(), "pciesim-deferred-" + Guid.NewGuid().ToString("N") + ".csv");
-        File.WriteAllText(path, Trace.ReplaceLineEndings("\n") + "\n", new UTF8Encoding(false));
+        string path = TestTemp.WriteFile("deferred.csv", Trace.ReplaceLineEndings("\n") + "\n");
         var (snapshot, _) = TraceReplayer.ReplayToText(path, new ReplayOptions { Format = format });
         Assert.That(snapshot, Does.Contain(route));
         Assert.That(snapshot, Does.Not.Contain("rc0 > ep0 (T0)"));

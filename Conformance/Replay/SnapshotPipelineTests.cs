@@ -5,9 +5,10 @@ using PcieSim.Replay;
 namespace PcieSim.Conformance.Replay;
 
 /// <summary>
-/// The snapshot is written on a second thread while the replay steps (SnapshotPipeline): the text must be what
-/// writing in place gives, a bad row must leave exactly the rows before it written, and a failing writer must fail
-/// the replay rather than hang it.
+/// Long traces are read on one thread (RecordPrefetcher), stepped on another and written on a third
+/// (SnapshotPipeline): the text must be what replaying in place gives, a bad row (bad CSV for the reader, or a row
+/// the model refuses) must leave exactly the rows before it written with the same error, and a failing writer or a
+/// replay that stops early must end the run rather than hang it.
 /// </summary>
 public class SnapshotPipelineTests
 {
@@ -32,6 +33,37 @@ public class SnapshotPipelineTests
         var rows = output.ToString().Split('\n').Where(l => l.StartsWith('#')).Select(l => l[..l.IndexOf(' ', StringComparison.Ordinal)]).ToList();
         Assert.That(rows, Is.EqualTo(Enumerable.Range(1, 3000).Select(i => "#" + i.ToString(CultureInfo.InvariantCulture))));
         Assert.That(output.ToString(), Does.Not.Contain("summary:"));
+    }
+
+    [Test]
+    public void a_row_the_reader_rejects_mid_trace_gives_the_in_place_error_after_every_row_before_it()
+    {
+        var threaded = new StringWriter(CultureInfo.InvariantCulture);
+        var error = Assert.Throws<InputException>(() => TraceReplayer.Replay(ReadRows(5000, "5001,read,0x10zz,4,,,\n" + "5002,read,0x1000000000,4,,,\n"), "bad.csv", new ReplayOptions { SnapshotThread = true }, threaded))!;
+        var inPlace = new StringWriter(CultureInfo.InvariantCulture);
+        var expected = Assert.Throws<InputException>(() => TraceReplayer.Replay(ReadRows(5000, "5001,read,0x10zz,4,,,\n" + "5002,read,0x1000000000,4,,,\n"), "bad.csv", new ReplayOptions { SnapshotThread = false }, inPlace))!;
+        Assert.That((error.Line, error.Column, error.Message), Is.EqualTo((expected.Line, expected.Column, expected.Message)));
+        Assert.That(error.Line, Is.EqualTo(5003));
+        Assert.That(threaded.ToString(), Is.EqualTo(inPlace.ToString()));
+        Assert.That(threaded.ToString().Split('\n').Count(l => l.StartsWith('#')), Is.EqualTo(5000));
+    }
+
+    [Test]
+    public void a_replay_that_stops_early_stops_the_reading_thread()
+    {
+        // The model refuses row 5 while the reading thread is far ahead (blocked on a full queue): the replay must
+        // throw at once, not wait for 200,000 rows to be read.
+        var output = new StringWriter(CultureInfo.InvariantCulture);
+        var trace = new StringBuilder("# topology: --pcie-root-complex rc0 --pcie-root-port rc0:rp0,hotplug\nseq,op,address,width,value,port,device\n");
+        trace.Append("1,read,0x1000000000,4,,,\n2,read,0x1000000000,4,,,\n3,read,0x1000000000,4,,,\n4,read,0x1000000000,4,,,\n5,hot-add,,,,rp9,nvme9\n");
+        for (int i = 6; i <= 200_000; i++)
+        {
+            trace.Append(CultureInfo.InvariantCulture, $"{i},read,0x1000000000,4,,,\n");
+        }
+
+        var error = Assert.Throws<InputException>(() => TraceReplayer.Replay(Encoding.UTF8.GetBytes(trace.ToString()), "early.csv", new ReplayOptions { SnapshotThread = true }, output))!;
+        Assert.That(error.Line, Is.EqualTo(7));
+        Assert.That(output.ToString().Split('\n').Count(l => l.StartsWith('#')), Is.EqualTo(4));
     }
 
     [Test]

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using PcieSim.Cli;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Replay;
 
@@ -20,11 +21,7 @@ public sealed class VmmEnumerateReplayTests
     private string directory = null!;
 
     [SetUp]
-    public void SetUp()
-    {
-        directory = Path.Combine(Path.GetTempPath(), "pciesim-vmm-enumerate-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-    }
+    public void SetUp() => directory = TestTemp.NewFolder("vmm-enumerate");
 
     [TearDown]
     public void TearDown() => Directory.Delete(directory, recursive: true);

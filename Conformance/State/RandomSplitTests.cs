@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
 using PcieSim.Snapshot;
 using PcieSim.Topology;
@@ -138,7 +139,7 @@ public class RandomSplitTests
 
     /// <summary>Trace <paramref name="index"/> of the run: its own seed, with and without a seq column, one in three interrupt-complete.</summary>
     private static string GeneratedTrace(int index) =>
-        WriteTemp(Inv($"random-{index}.csv"), Generate(new Random(Seed + index), withSeq: index % 2 == 0, interruptComplete: index % 3 == 0));
+        TestTemp.WriteFile(Inv($"random-{index}.csv"), Generate(new Random(Seed + index), withSeq: index % 2 == 0, interruptComplete: index % 3 == 0));
 
     /// <summary>A trace: enumeration, then random accesses, hot-plug, resets, raises, MMIO to MSI-X tables and msi rows.</summary>
     private static string Generate(Random random, bool withSeq, bool interruptComplete)

@@ -10,7 +10,7 @@ using PcieSim.Topology.Language;
 
 namespace PcieSim.Conformance.State;
 
-/// <summary>Shared helpers for the save and restore tests: temporary files, save points, snapshot tails.</summary>
+/// <summary>Shared helpers for the save and restore tests: save points, snapshot tails.</summary>
 internal static class StateSupport
 {
     public static string TracesDirectory([CallerFilePath] string source = "") =>
@@ -21,21 +21,6 @@ internal static class StateSupport
         var traces = Directory.GetFiles(TracesDirectory(), "*.csv").Select(Path.GetFileName).Select(n => n!).ToList();
         traces.Sort(StringComparer.Ordinal);
         return traces;
-    }
-
-    /// <summary>A fresh path in a fresh temporary folder (nothing exists there yet).</summary>
-    public static string TempPath(string name)
-    {
-        string directory = Path.Combine(Path.GetTempPath(), "pciesim-state-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(directory);
-        return Path.Combine(directory, name);
-    }
-
-    public static string WriteTemp(string name, string text)
-    {
-        string path = TempPath(name);
-        File.WriteAllText(path, text, new UTF8Encoding(false));
-        return path;
     }
 
     /// <summary>A save point of a trace: the data row, the value <c>--save-at</c> takes for it, and whether it is legal.</summary>

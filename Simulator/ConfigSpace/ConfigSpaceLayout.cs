@@ -109,10 +109,22 @@ public sealed class ConfigSpaceLayout
             return ComputeQualifiedAccessName(offset, width);
         }
 
-        // Benign race: two threads may compute the same immutable string; either result is correct.
+        // Benign race: two threads may compute the same immutable string; either result is correct. Elements are
+        // read before they are written (no `??=` on an array element: that takes its address through a type check).
         var names = qualifiedNames ??= new string?[DwordCount][];
-        var dword = names[offset >> 2] ??= new string?[7];
-        return dword[slot] ??= ComputeQualifiedAccessName(offset, width);
+        var dword = names[offset >> 2];
+        if (dword is null)
+        {
+            names[offset >> 2] = dword = new string?[7];
+        }
+
+        var name = dword[slot];
+        if (name is null)
+        {
+            dword[slot] = name = ComputeQualifiedAccessName(offset, width);
+        }
+
+        return name;
     }
 
     private string ComputeQualifiedAccessName(int offset, int width)

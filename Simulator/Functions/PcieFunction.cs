@@ -29,6 +29,12 @@ public abstract class PcieFunction
     /// <summary>Receives side effects (routing changes, interrupt messages); set when the model is built.</summary>
     internal IFunctionHost? Host { get; set; }
 
+    /// <summary>
+    /// The route text of the last completed access that reached this function, with the root complex and routing
+    /// generation it was made for (the replay's route cache: one check instead of a dictionary lookup per access).
+    /// </summary>
+    internal object? LastRoute { get; set; }
+
     /// <summary>MSI vectors raised while they could not be delivered (bit per vector); delivered when they can be.</summary>
     internal uint MsiLatch { get; set; }
 

@@ -111,7 +111,7 @@ public sealed partial class ReplaySession
         }
 
         outcome.Access = result;
-        outcome.Route = routes.Describe(result);
+        outcome.RouteText = routes.Describe(result, Model.RoutingGeneration);
         if (!isWrite)
         {
             outcome.ValueRead = result.Value;
@@ -136,11 +136,11 @@ public sealed partial class ReplaySession
         {
             if (endpoint.Msix is { } msix && msix.Bar == bar)
             {
-                outcome.MmioTarget = MsixAccess(endpoint, msix, bar, offset, width, isWrite, value, outcome);
+                outcome.Mmio = MsixAccess(endpoint, msix, bar, offset, width, isWrite, value, outcome);
             }
             else
             {
-                outcome.MmioTarget = Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (not modelled)");
+                outcome.Mmio = new MmioHit(endpoint, bar, MmioHitKind.NotModelled, offset);
                 if (!isWrite)
                 {
                     outcome.ValueRead = ByteEnables.AllOnes(width);
@@ -151,7 +151,7 @@ public sealed partial class ReplaySession
             return;
         }
 
-        outcome.MmioTarget = "unclaimed";
+        outcome.Mmio = new MmioHit(null, 0, MmioHitKind.Unclaimed, 0);
         if (!isWrite)
         {
             outcome.ValueRead = ByteEnables.AllOnes(width);
@@ -159,7 +159,7 @@ public sealed partial class ReplaySession
         }
     }
 
-    private string MsixAccess(Endpoint endpoint, ConfigSpace.Capabilities.MsixCapability msix, int bar, ulong offset, int width, bool isWrite, ulong value, StepOutcome outcome)
+    private MmioHit MsixAccess(Endpoint endpoint, ConfigSpace.Capabilities.MsixCapability msix, int bar, ulong offset, int width, bool isWrite, ulong value, StepOutcome outcome)
     {
         ulong tableEnd = (ulong)msix.Vectors * 16;
         ulong pbaEnd = (ulong)msix.PbaOffset + ((ulong)(msix.Vectors + 31) / 32 * 4);
@@ -170,7 +170,7 @@ public sealed partial class ReplaySession
                 outcome.ValueRead = ByteEnables.AllOnes(width);
             }
 
-            return Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (unaligned or not 4/8 bytes: dropped)");
+            return new MmioHit(endpoint, bar, MmioHitKind.Dropped, offset);
         }
 
         if (offset < tableEnd)
@@ -198,7 +198,7 @@ public sealed partial class ReplaySession
                 outcome.ValueRead = read;
             }
 
-            return Inv($"{endpoint.Name} BAR{bar} MSI-X vector {vector} {MsixFields[dword]}");
+            return new MmioHit(endpoint, bar, MmioHitKind.MsixTable, offset);
         }
 
         if (offset >= (ulong)msix.PbaOffset && offset < pbaEnd)
@@ -209,7 +209,7 @@ public sealed partial class ReplaySession
                 outcome.ValueRead = endpoint.ReadPba(index) | (width == 8 ? (ulong)endpoint.ReadPba(index + 1) << 32 : 0);
             }
 
-            return Inv($"{endpoint.Name} BAR{bar} MSI-X PBA[{index}]{(isWrite ? " (read-only: dropped)" : "")}");
+            return new MmioHit(endpoint, bar, isWrite ? MmioHitKind.PbaWrite : MmioHitKind.PbaRead, (ulong)index);
         }
 
         if (!isWrite)
@@ -217,10 +217,8 @@ public sealed partial class ReplaySession
             outcome.ValueRead = ByteEnables.AllOnes(width);
         }
 
-        return Inv($"{endpoint.Name} BAR{bar}+0x{offset:x} (not modelled)");
+        return new MmioHit(endpoint, bar, MmioHitKind.NotModelled, offset);
     }
-
-    private static readonly string[] MsixFields = ["address", "upper address", "data", "vector control"];
 
     private static void CompareMmioRead(TraceRecord record, StepOutcome outcome)
     {

@@ -49,10 +49,21 @@ public sealed partial class ReplaySession
     /// <summary>
     /// Replays one record. Returns the outcomes that are now final: a row that caused messages stays open until
     /// its <c>msi</c> rows have been seen (they are compared with it), so outcomes come back in row order but
-    /// possibly one step late. Call <see cref="Finish"/> at the end.
+    /// possibly one step late. Call <see cref="Finish()"/> at the end.
     /// </summary>
     /// <exception cref="InputException">The record names something the topology does not have.</exception>
     public IReadOnlyList<StepOutcome> Step(TraceRecord record)
+    {
+        var ready = new List<StepOutcome>(1);
+        Step(record, ready);
+        return ready;
+    }
+
+    /// <summary>
+    /// <see cref="Step(TraceRecord)"/> that appends the outcomes now final to <paramref name="ready"/> instead of
+    /// returning a collection: the replay's loop reuses one list for every record.
+    /// </summary>
+    internal void Step(TraceRecord record, List<StepOutcome> ready)
     {
         ArgumentNullException.ThrowIfNull(record);
         var outcome = new StepOutcome(record);
@@ -63,13 +74,16 @@ public sealed partial class ReplaySession
             if (cause is not null)
             {
                 msiRowsOfCause.Add(outcome);
-                return [];
+            }
+            else
+            {
+                ready.Add(outcome);
             }
 
-            return [outcome];
+            return;
         }
 
-        var ready = CloseCause();
+        CloseCause(ready);
         Model.ClearEvents();
         var touched = PortsTouched(record);
         SnapshotBefore(touched);
@@ -95,19 +109,27 @@ public sealed partial class ReplaySession
                 }
             }
 
-            return ready;
+            return;
         }
 
-        return ready.Length == 0 ? [outcome] : [.. ready, outcome];
+        ready.Add(outcome);
     }
 
     /// <summary>
     /// Ends the replay: closes the last open step. Also legal mid-replay when the next record is not an
     /// <c>msi</c> row (a save point): closing then gives the same outcome the next step would have.
     /// </summary>
-    public IReadOnlyList<StepOutcome> Finish() => CloseCause();
+    public IReadOnlyList<StepOutcome> Finish()
+    {
+        var ready = new List<StepOutcome>(1);
+        CloseCause(ready);
+        return ready;
+    }
 
-    /// <summary>The session's state at a save point (no step open: call <see cref="Finish"/> first).</summary>
+    /// <summary><see cref="Finish()"/> appending to <paramref name="ready"/>.</summary>
+    internal void Finish(List<StepOutcome> ready) => CloseCause(ready);
+
+    /// <summary>The session's state at a save point (no step open: call <see cref="Finish()"/> first).</summary>
     /// <exception cref="InvalidOperationException">A step is open: its <c>msi</c> rows may still come.</exception>
     public SessionState SaveState()
     {
@@ -164,12 +186,12 @@ public sealed partial class ReplaySession
         checker.RestoreEdgeState(state.EdgeState);
     }
 
-    /// <summary>The open step (with its msi rows) now that no more msi rows can follow it; none when nothing is open.</summary>
-    private StepOutcome[] CloseCause()
+    /// <summary>Appends the open step and its msi rows, now that no more msi rows can follow it; nothing when none is open.</summary>
+    private void CloseCause(List<StepOutcome> ready)
     {
         if (cause is null)
         {
-            return [];
+            return;
         }
 
         for (int i = causeMessageIndex; i < expectedMessages.Count; i++)
@@ -179,12 +201,14 @@ public sealed partial class ReplaySession
             Counters.Mismatches++;
         }
 
-        var ready = new StepOutcome[1 + msiRowsOfCause.Count];
-        ready[0] = cause;
-        msiRowsOfCause.CopyTo(ready, 1);
-        msiRowsOfCause.Clear();
+        ready.Add(cause);
+        if (msiRowsOfCause.Count > 0)
+        {
+            ready.AddRange(msiRowsOfCause);
+            msiRowsOfCause.Clear();
+        }
+
         cause = null;
-        return ready;
     }
 
     private void CompareMsiRow(StepOutcome outcome)

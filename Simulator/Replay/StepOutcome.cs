@@ -23,37 +23,124 @@ public sealed class StepOutcome
     /// The route of <see cref="Access"/> as it was when the access happened: an outcome held open for its msi rows
     /// is written after the next row, which may have changed links (a hot-remove) the path is described from.
     /// </summary>
-    public string? Route { get; internal set; }
+    public string? Route => RouteText?.Full;
+
+    /// <summary><see cref="Route"/> whole and in the text snapshot's short form.</summary>
+    internal RouteText? RouteText { get; set; }
 
     /// <summary>For mmio rows: what the address hit (e.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>) or <c>unclaimed</c>.</summary>
-    public string? MmioTarget { get; internal set; }
+    public string? MmioTarget => Mmio?.ToString();
+
+    /// <summary>What an mmio row hit, kept as data: the text is made by whoever prints it (the snapshot's thread).</summary>
+    internal MmioHit? Mmio
+    {
+        get => details?.Mmio;
+        set => Details.Mmio = value;
+    }
 
     /// <summary>The value read (config or mmio), when the row reads.</summary>
     public ulong? ValueRead { get; internal set; }
 
-    // Most records have no events, mismatches, notes or violations: the lists are made when first asked for.
-    private List<ModelEvent>? events;
-    private List<string>? mismatches;
-    private List<string>? notes;
-    private List<Violation>? violations;
+    public List<ModelEvent> Events => Details.Events ??= [];
 
-    public List<ModelEvent> Events => events ??= [];
+    public List<string> Mismatches => Details.Mismatches ??= [];
 
-    public List<string> Mismatches => mismatches ??= [];
+    public List<string> Notes => Details.Notes ??= [];
 
-    public List<string> Notes => notes ??= [];
-
-    public List<Violation> Violations => violations ??= [];
+    public List<Violation> Violations => Details.Violations ??= [];
 
     /// <summary>The events without making an empty list.</summary>
-    internal ReadOnlySpan<ModelEvent> EventSpan => CollectionsMarshal.AsSpan(events);
+    internal ReadOnlySpan<ModelEvent> EventSpan => CollectionsMarshal.AsSpan(details?.Events);
 
-    internal ReadOnlySpan<string> MismatchSpan => CollectionsMarshal.AsSpan(mismatches);
+    internal ReadOnlySpan<string> MismatchSpan => CollectionsMarshal.AsSpan(details?.Mismatches);
 
-    internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(notes);
+    internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(details?.Notes);
 
-    internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(violations);
+    internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(details?.Violations);
 
     /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
-    public EnumerationResult? Enumeration { get; internal set; }
+    public EnumerationResult? Enumeration
+    {
+        get => details?.Enumeration;
+        internal set => Details.Enumeration = value;
+    }
+
+    // Most records (plain config reads and writes) have no events, mismatches, notes, violations, mmio target or
+    // enumeration: those live in an object made when first set, which keeps the outcome of a plain access small.
+    private OutcomeDetails? details;
+
+    private OutcomeDetails Details => details ??= new();
+
+    private sealed class OutcomeDetails
+    {
+        public List<ModelEvent>? Events;
+        public List<string>? Mismatches;
+        public List<string>? Notes;
+        public List<Violation>? Violations;
+        public MmioHit? Mmio;
+        public EnumerationResult? Enumeration;
+    }
+}
+
+/// <summary>What an mmio row's address decoded to, in the terms <see cref="StepOutcome.MmioTarget"/> prints.</summary>
+internal enum MmioHitKind : byte
+{
+    /// <summary>No decoding BAR holds the address.</summary>
+    Unclaimed,
+
+    /// <summary>An MSI-X table entry's DWORD (offset within the BAR).</summary>
+    MsixTable,
+
+    /// <summary>A read of the MSI-X Pending Bit Array (index of the DWORD).</summary>
+    PbaRead,
+
+    /// <summary>A write to the read-only Pending Bit Array, dropped (index of the DWORD).</summary>
+    PbaWrite,
+
+    /// <summary>In the MSI-X BAR but unaligned or not 4 or 8 bytes wide: dropped.</summary>
+    Dropped,
+
+    /// <summary>A BAR (or part of one) the model does not emulate.</summary>
+    NotModelled,
+}
+
+/// <param name="Offset">Offset in the BAR, or the PBA DWORD index for <see cref="MmioHitKind.PbaRead"/> and <see cref="MmioHitKind.PbaWrite"/>.</param>
+internal readonly record struct MmioHit(Functions.Endpoint? Endpoint, int Bar, MmioHitKind Kind, ulong Offset)
+{
+    private static readonly string[] MsixFields = ["address", "upper address", "data", "vector control"];
+
+    /// <summary>E.g. <c>nvme0 BAR4 MSI-X vector 3 data</c>, <c>nvme0 BAR4 MSI-X PBA[0]</c> or <c>unclaimed</c>.</summary>
+    public void AppendTo(CharBuffer text)
+    {
+        if (Kind == MmioHitKind.Unclaimed || Endpoint is null)
+        {
+            text.Append("unclaimed");
+            return;
+        }
+
+        text.Append(Endpoint.Name).Append(" BAR").AppendDecimal(Bar);
+        switch (Kind)
+        {
+            case MmioHitKind.MsixTable:
+                text.Append(" MSI-X vector ").AppendDecimal((long)(Offset / 16)).Append(' ').Append(MsixFields[(int)(Offset % 16 / 4)]);
+                break;
+            case MmioHitKind.PbaRead:
+            case MmioHitKind.PbaWrite:
+                text.Append(" MSI-X PBA[").AppendDecimal((long)Offset).Append(']').Append(Kind == MmioHitKind.PbaWrite ? " (read-only: dropped)" : "");
+                break;
+            case MmioHitKind.Dropped:
+                text.Append("+0x").AppendHex(Offset).Append(" (unaligned or not 4/8 bytes: dropped)");
+                break;
+            default:
+                text.Append("+0x").AppendHex(Offset).Append(" (not modelled)");
+                break;
+        }
+    }
+
+    public override string ToString()
+    {
+        var text = new CharBuffer(64);
+        AppendTo(text);
+        return text.ToString();
+    }
 }

@@ -78,9 +78,9 @@ public static class TraceReplayer
     private sealed record TraceSource(Func<TraceReader> OpenReader, Func<Stream> OpenBytes, Func<long> Length);
 
     /// <summary>
-    /// Traces from this length on write their snapshot on a second thread. Measured on two cores: at 1 M records
-    /// (37 MB) the thread saved nothing (the JIT's and GC's background threads want the second core then); at 10 M
-    /// (380 MB) it saved a third of the wall time.
+    /// Traces from this length on are read, stepped and written on three threads. Measured on two cores: at 1 M
+    /// records (37 MB) a second thread saved nothing (the JIT's and GC's background threads want the second core
+    /// then); at 10 M (380 MB) it saved a third of the wall time.
     /// </summary>
     private const long SnapshotThreadFromBytes = 64L << 20;
 
@@ -123,32 +123,40 @@ public static class TraceReplayer
         using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile, vmmEnumerate) : null;
         writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations, enumeration);
 
-        // The snapshot is formatted and written on a second thread while this one reads and steps (see SnapshotPipeline).
-        using var pipeline = new SnapshotPipeline(writer, options.SnapshotThread ?? source.Length() >= SnapshotThreadFromBytes);
+        // Long traces: records are read on one thread, stepped on this one, and the snapshot written on a third (see
+        // RecordPrefetcher and SnapshotPipeline). Declared after the reader: disposed (its thread stopped) before it.
+        bool threaded = options.SnapshotThread ?? source.Length() >= SnapshotThreadFromBytes;
+        using var pipeline = new SnapshotPipeline(writer, threaded);
+        using var prefetcher = threaded ? new RecordPrefetcher(reader) : null;
         ReplayState? saved = null;
-        while (reader.TryRead(out var record))
+        var ready = new List<StepOutcome>(4);
+        TraceRecord? record;
+        while (prefetcher is not null ? prefetcher.TryRead(out record) : reader.TryRead(out record))
         {
             if (record.Row <= restoredRow)
             {
                 continue;
             }
 
-            Write(session.Step(record));
+            session.Step(record, ready);
+            Write(ready);
             if (record.Row == scan.SaveRow)
             {
                 // The scan made sure no msi row follows: the open step can be closed now.
-                Write(session.Finish());
+                session.Finish(ready);
+                Write(ready);
                 saved = new ReplayState(header.Source, record.Row, record.Seq, model.SaveState(), session.SaveState());
             }
         }
 
-        Write(session.Finish());
+        session.Finish(ready);
+        Write(ready);
         pipeline.Complete();
         writer.WriteSummary(session);
         emitter?.Flush();
         return new ReplayResult(session.Counters.Records, session.Counters.Mismatches, session.Counters.Violations + session.InitialViolations.Count) { Saved = saved };
 
-        void Write(IReadOnlyList<StepOutcome> outcomes)
+        void Write(List<StepOutcome> outcomes)
         {
             foreach (var outcome in outcomes)
             {
@@ -156,6 +164,8 @@ public static class TraceReplayer
                 emitter?.Write(outcome);
                 options.OnOutcome?.Invoke(outcome);
             }
+
+            outcomes.Clear();
         }
     }
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Text;
-using PcieSim.AddressDecode;
 using PcieSim.ConfigSpace;
 using PcieSim.Enumeration;
 using PcieSim.Interrupts;
@@ -64,7 +62,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         var line = text;
         line.Clear();
         line.Append('#').AppendDecimal(record.Row);
-        if (record.Seq is { } seq)
+        if (record.Seq is { } seq && seq != record.Row)
         {
             line.Append(" seq=").AppendDecimal(seq);
         }
@@ -74,7 +72,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                AppendConfig(line, record, outcome.Access!.Value, outcome.Route);
+                AppendConfig(line, record, outcome.Access!.Value, outcome.RouteText?.Short);
                 break;
             case TraceOp.HotAdd:
                 line.Append(record.Device).Append(" -> ").Append(record.Port);
@@ -97,7 +95,8 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
                     line.Append("= 0x").AppendHex(record.Value ?? 0);
                 }
 
-                line.Append("  ").Append(outcome.MmioTarget);
+                line.Append("  ");
+                outcome.Mmio?.AppendTo(line);
                 break;
             case TraceOp.Raise:
                 line.Append(record.Device).Append(" vector ").AppendDecimal((long)(record.Value ?? 0));
@@ -131,7 +130,9 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
 
         foreach (var e in outcome.EventSpan)
         {
-            line.Append("    event: ").Append(Describe(e)).Append('\n');
+            line.Append("    event: ");
+            AppendEvent(line, e);
+            line.Append('\n');
         }
 
         foreach (string mismatch in outcome.MismatchSpan)
@@ -308,14 +309,37 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         return changes;
     }
 
-    public static string Describe(ModelEvent e) => e switch
+    /// <summary>An event's line in the snapshot (after <c>event: </c>).</summary>
+    public static string Describe(ModelEvent e)
     {
-        HotplugEvent h => Inv($"{(h.Added ? "hot-add" : "hot-remove")} {h.Endpoint.Name} {(h.Added ? "into" : "from")} {h.Port.Name}"),
-        CommandCompletedEvent cc => "command completed on " + cc.Port.Name,
-        MessageLatchedEvent l => Inv($"{OriginName(l.Origin)} vector {l.Vector} of {l.Source.Name} latched ({l.Reason})"),
-        MessageEvent m => DescribeMessage(m),
-        _ => e.ToString(),
-    };
+        var text = new CharBuffer(128);
+        AppendEvent(text, e);
+        return text.ToString();
+    }
+
+    /// <summary>Appends what <see cref="Describe(ModelEvent)"/> returns, digit by digit (no composite formatting).</summary>
+    private static void AppendEvent(CharBuffer text, ModelEvent e)
+    {
+        switch (e)
+        {
+            case HotplugEvent h:
+                text.Append(h.Added ? "hot-add " : "hot-remove ").Append(h.Endpoint.Name).Append(h.Added ? " into " : " from ").Append(h.Port.Name);
+                break;
+            case CommandCompletedEvent cc:
+                text.Append("command completed on ").Append(cc.Port.Name);
+                break;
+            case MessageLatchedEvent l:
+                text.Append(OriginName(l.Origin)).Append(" vector ").AppendDecimal(l.Vector).Append(" of ").Append(l.Source.Name)
+                    .Append(" latched (").Append(l.Reason).Append(')');
+                break;
+            case MessageEvent m:
+                AppendMessage(text, m);
+                break;
+            default:
+                text.Append(e.ToString());
+                break;
+        }
+    }
 
     public static string Describe(Violation violation)
     {
@@ -334,21 +358,34 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         _ => op.ToString().ToLowerInvariant(),
     };
 
-    private static string DescribeMessage(MessageEvent m)
+    private static void AppendMessage(CharBuffer text, MessageEvent m)
     {
         var msg = m.Message;
-        var text = new StringBuilder(Inv($"{OriginName(msg.Origin)} from {msg.Source.Name} vector {msg.Vector}: rid {Bdf.Format((byte)(msg.RequesterId >> 8), (byte)msg.RequesterId)} segment {msg.Segment:x4} address 0x{msg.Address:x} data 0x{msg.Data:x} -> "));
+        text.Append(OriginName(msg.Origin)).Append(" from ").Append(msg.Source.Name).Append(" vector ").AppendDecimal(msg.Vector)
+            .Append(": rid ").AppendHex((uint)msg.RequesterId >> 8, 2).Append(':').AppendHex(((uint)msg.RequesterId >> 3) & 0x1F, 2).Append('.').AppendDecimal(msg.RequesterId & 7)
+            .Append(" segment ").AppendHex(msg.Segment, 4).Append(" address 0x").AppendHex(msg.Address).Append(" data 0x").AppendHex(msg.Data).Append(" -> ");
         var d = m.Delivery;
-        text.Append(!d.Accepted ? "dropped: " + d.Reason
-            : d.DeviceId is { } device ? Inv($"ITS DeviceID 0x{device:x} EventID 0x{d.EventId:x}")
-            : d.Intid is { } intid ? Inv($"GICv2m SPI INTID {intid}")
-            : "accepted (no platform)");
+        if (!d.Accepted)
+        {
+            text.Append("dropped: ").Append(d.Reason);
+        }
+        else if (d.DeviceId is { } device)
+        {
+            text.Append("ITS DeviceID 0x").AppendHex(device).Append(" EventID 0x").AppendHex(d.EventId ?? 0);
+        }
+        else if (d.Intid is { } intid)
+        {
+            text.Append("GICv2m SPI INTID ").AppendDecimal(intid);
+        }
+        else
+        {
+            text.Append("accepted (no platform)");
+        }
+
         if (m.Note is not null)
         {
             text.Append(" (").Append(m.Note).Append(')');
         }
-
-        return text.ToString();
     }
 
     public static string OriginName(MessageOrigin origin) => origin switch
@@ -367,8 +404,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
             line.Append("0x").AppendHex(record.Address).Append('=');
         }
 
-        line.AppendHex(segment, 4).Append(':').AppendHex(a.Bus, 2).Append(':').AppendHex((uint)a.Devfn >> 3, 2).Append('.').AppendDecimal(a.Devfn & 7);
-        line.Append("@0x").AppendHex(a.Register, 3).Append(" w").AppendDecimal(access.Width).Append(' ');
+        line.AppendConfigurationAddress(segment, a.Bus, a.Devfn, a.Register).Append(" w").AppendDecimal(access.Width).Append(' ');
         line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {
@@ -382,7 +418,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         }
         else
         {
-            RoutePath.AppendTo(line, access);
+            RoutePath.AppendShortTo(line, access);
         }
 
         line.Append(']');

@@ -33,6 +33,37 @@ public static class RoutePath
     }
 
     /// <summary>
+    /// The text snapshot's form of the route, which is on every record line: a completed access whose route holds
+    /// five functions or more (a nested switch and below) shows the root complex, the root port, <c>...</c>, the bridge
+    /// above the target and the target (<c>rc0 &gt; rp0 (T1) &gt; ... &gt; sw1-downstream-1 (T1) &gt; nvme0 (T0)</c>):
+    /// the hops in between follow from the topology (each is the bridge above the next), whatever the bus numbers.
+    /// Other accesses show the whole route (<see cref="AppendTo"/>), since where a request stopped is what it tells.
+    /// </summary>
+    internal static void AppendShortTo(CharBuffer text, in ConfigAccessResult result)
+    {
+        if (result is { Status: AccessStatus.Completed, Function: { } target } && Upstream(target) is { } above)
+        {
+            // Walk up to the root port, counting the functions on the way.
+            int functions = 2;
+            var rootPort = above;
+            while (Upstream(rootPort) is { } next)
+            {
+                rootPort = next;
+                functions++;
+            }
+
+            if (functions >= 5)
+            {
+                text.Append(result.RootComplex?.Name ?? "(no root complex)").Append(" > ").Append(rootPort.Name).Append(" (T1) > ...");
+                text.Append(" > ").Append(above.Name).Append(" (T1) > ").Append(target.Name).Append(" (T0)");
+                return;
+            }
+        }
+
+        AppendTo(text, result);
+    }
+
+    /// <summary>
     /// " &gt; name (T1)" for each bridge from the root complex down to <paramref name="function"/>, " (T0)" at the
     /// target and at a function that stopped a Type 0 request it received (<paramref name="stoppedOnType0"/>).
     /// </summary>
@@ -95,13 +126,33 @@ public static class RoutePath
 /// </summary>
 internal sealed class RouteDescriptions
 {
-    private readonly Dictionary<Key, (string Text, DownstreamPort? Port)> texts = [];
+    private readonly Dictionary<Key, (RouteText Text, DownstreamPort? Port)> texts = [];
     private readonly CharBuffer scratch = new(128);
     private Key lastKey;
     private DownstreamPort? lastPort;
-    private string? lastText;
+    private RouteText? lastText;
 
-    public string Describe(in ConfigAccessResult result)
+    /// <param name="generation">The model's <see cref="PcieModel.RoutingGeneration"/>: links and bus numbers as they are.</param>
+    public RouteText Describe(in ConfigAccessResult result, long generation)
+    {
+        // The usual case, a completed access: the text kept on the function, when made for the same root complex
+        // and routing generation (a link, which is all the text depends on, changes the generation).
+        if (result.Status == AccessStatus.Completed && result.Function is { } function)
+        {
+            if (function.LastRoute is FunctionRoute last && last.Generation == generation && ReferenceEquals(last.RootComplex, result.RootComplex))
+            {
+                return last.Text;
+            }
+
+            var text = DescribeByKey(result);
+            function.LastRoute = new FunctionRoute(text, result.RootComplex, generation);
+            return text;
+        }
+
+        return DescribeByKey(result);
+    }
+
+    private RouteText DescribeByKey(in ConfigAccessResult result)
     {
         var bottom = result.Function ?? result.StoppedAt;
         var port = (bottom as Endpoint)?.Port;
@@ -117,7 +168,10 @@ internal sealed class RouteDescriptions
         {
             scratch.Clear();
             RoutePath.AppendTo(scratch, result);
-            known = (scratch.ToString(), port);
+            string full = scratch.ToString();
+            scratch.Clear();
+            RoutePath.AppendShortTo(scratch, result);
+            known = (new RouteText(full, scratch.AsSpan().SequenceEqual(full) ? full : scratch.ToString()), port);
             texts[key] = known;
         }
 
@@ -126,4 +180,10 @@ internal sealed class RouteDescriptions
     }
 
     private readonly record struct Key(PcieFunction? Bottom, RootComplex? RootComplex, AccessStatus Status, RouteFailure Failure);
+
+    /// <summary>What <see cref="PcieFunction.LastRoute"/> holds.</summary>
+    private sealed record FunctionRoute(RouteText Text, RootComplex? RootComplex, long Generation);
 }
+
+/// <summary>A route as text: whole (<see cref="RoutePath.AppendTo"/>) and in the text snapshot's form (<see cref="RoutePath.AppendShortTo"/>).</summary>
+internal sealed record RouteText(string Full, string Short);
