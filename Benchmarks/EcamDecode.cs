@@ -44,20 +44,28 @@ public class EcamDecode
     /// <summary>The last root complex decoded: keeps the reference alive without timing a load through it.</summary>
     public RootComplex? LastRootComplex { get; private set; }
 
+    /// <summary>
+    /// Decodes every address and consumes all four results: the root complex (the last one is kept) and bus, devfn and
+    /// register (summed). The model is read into a local and each field has its own sum, so that the loop times the
+    /// decode rather than a reload of this class's field per address or a chain of three dependent additions.
+    /// </summary>
     private int DecodeAll(ulong[] addresses)
     {
-        int checksum = 0;
+        var decoder = model;
+        int buses = 0, devfns = 0, registers = 0;
         RootComplex? last = null;
         foreach (ulong address in addresses)
         {
-            if (model.TryDecodeEcam(address, out var rc, out var decoded))
+            if (decoder.TryDecodeEcam(address, out var rc, out var decoded))
             {
                 last = rc;
-                checksum += decoded.Bus + decoded.Devfn + decoded.Register;
+                buses += decoded.Bus;
+                devfns += decoded.Devfn;
+                registers += decoded.Register;
             }
         }
 
         LastRootComplex = last;
-        return checksum;
+        return buses + devfns + registers;
     }
 }

@@ -38,7 +38,7 @@ public class EcamMapTests
             count++;
             var expected = Expected(model, address);
             bool found = model.TryDecodeEcam(address, out var rc, out var decoded);
-            if ((found, rc, found ? decoded : default) != expected || !ReferenceEquals(model.FindRootComplex(address), expected.Rc))
+            if ((found, rc, decoded) != expected || !ReferenceEquals(model.FindRootComplex(address), expected.Rc))
             {
                 failures.Add(string.Create(CultureInfo.InvariantCulture, $"0x{address:x}: {found} {rc?.Name} {decoded}, expected {expected.Found} {expected.Rc?.Name} {expected.Decoded}"));
             }
@@ -88,6 +88,9 @@ public class EcamMapTests
         }
     }
 
+    /// <summary>Entries of the model's MiB table (the same map the model builds): 0 when it falls back to the scan.</summary>
+    private static int TableLength(PcieModel model) => new EcamMap([.. model.RootComplexes]).Table.Length;
+
     private static PcieModel HandBuilt(string flags, params ulong[] bases)
     {
         var spec = TopologyParser.Parse(flags, "test");
@@ -95,12 +98,13 @@ public class EcamMapTests
         return new PcieModel(spec with { RootComplexes = rcs });
     }
 
-    [TestCase("--pcie-root-complex rc0", TestName = "ecam_table_one_window_every_mib")]
-    [TestCase("--pcie-root-complex a,end_bus=63 --pcie-root-complex b,start_bus=64,end_bus=127 --pcie-root-complex c,start_bus=128,end_bus=191 --pcie-root-complex d,start_bus=192", TestName = "ecam_table_four_contiguous_windows_every_mib")]
-    [TestCase("--pcie-root-complex a,start_bus=0x10,end_bus=0x1f --pcie-root-complex b,segment=1,start_bus=0x80,end_bus=0x8f --pcie-root-complex c,segment=2,end_bus=3", TestName = "ecam_table_windows_with_gaps_every_mib")]
-    public void ecam_table_agrees_with_the_windows_at_every_mib(string flags)
+    [TestCase("--pcie-root-complex rc0", 256, TestName = "ecam_table_one_window_every_mib")]
+    [TestCase("--pcie-root-complex a,end_bus=63 --pcie-root-complex b,start_bus=64,end_bus=127 --pcie-root-complex c,start_bus=128,end_bus=191 --pcie-root-complex d,start_bus=192", 256, TestName = "ecam_table_four_contiguous_windows_every_mib")]
+    [TestCase("--pcie-root-complex a,start_bus=0x10,end_bus=0x1f --pcie-root-complex b,segment=1,start_bus=0x80,end_bus=0x8f --pcie-root-complex c,segment=2,end_bus=3", 0x2004, TestName = "ecam_table_windows_with_gaps_every_mib")]
+    public void ecam_table_agrees_with_the_windows_at_every_mib(string flags, int tableLength)
     {
         var model = Topo.Build(flags);
+        Assert.That(TableLength(model), Is.EqualTo(tableLength), "decoded through the table");
         AssertAgree(model, EveryMib(model).Concat(WindowEdges(model)));
     }
 
@@ -109,6 +113,7 @@ public class EcamMapTests
     public void ecam_table_overlapping_hand_built_windows_lowest_base_claims_every_mib()
     {
         var model = HandBuilt("--pcie-root-complex a --pcie-root-complex b,segment=1,end_bus=15 --pcie-root-complex c,segment=2,end_bus=3", 0x10_0000_0000, 0x10_0800_0000, 0x10_0040_0000);
+        Assert.That(TableLength(model), Is.EqualTo(256), "decoded through the table");
         Assert.That(model.FindRootComplex(0x10_0800_0000)?.Name, Is.EqualTo("a"));
         AssertAgree(model, EveryMib(model).Concat(WindowEdges(model)));
     }
@@ -117,30 +122,32 @@ public class EcamMapTests
     /// The table holds at most <see cref="EcamMap.MaxChunks"/> MiB of span: two one-bus windows exactly that far apart
     /// (first byte of the first to last byte of the second) decode through it; one MiB further apart, through the scan.
     /// </summary>
-    [TestCase(0UL, TestName = "ecam_decode_largest_span_the_table_holds")]
-    [TestCase(0x10_0000UL, TestName = "ecam_decode_one_mib_beyond_the_table_scans")]
-    public void ecam_decode_at_the_table_size_limit(ulong further)
+    [TestCase(0UL, EcamMap.MaxChunks, TestName = "ecam_decode_largest_span_the_table_holds")]
+    [TestCase(0x10_0000UL, 0, TestName = "ecam_decode_one_mib_beyond_the_table_scans")]
+    public void ecam_decode_at_the_table_size_limit(ulong further, int tableLength)
     {
         const ulong first = 0x10_0000_0000;
         ulong second = first + ((ulong)(EcamMap.MaxChunks - 1) << 20) + further;
         var model = Topo.Build(string.Create(CultureInfo.InvariantCulture, $"--pcie-root-complex a,end_bus=0 --pcie-root-complex b,segment=1,end_bus=0,ecam_base=0x{second:x}"));
+        Assert.That(TableLength(model), Is.EqualTo(tableLength));
         AssertAgree(model, WindowEdges(model).Concat([first + 0x10_0000, second - 0x10_0000, first + (second - first) / 2]));
     }
 
     /// <summary>A window whose last byte is the last of the address space: its end does not fit 64 bits.</summary>
-    [TestCase("--pcie-root-complex a,end_bus=0,ecam_base=0xfffffffff0000000 --pcie-root-complex b,segment=1,end_bus=0,ecam_base=0xfffffffffff00000", TestName = "ecam_decode_window_at_the_top_of_the_address_space_table")]
-    [TestCase("--pcie-root-complex a,end_bus=15,ecam_base=0xffffffffff000000", TestName = "ecam_decode_one_window_at_the_top_of_the_address_space")]
-    [TestCase("--pcie-root-complex a,end_bus=0,ecam_base=0 --pcie-root-complex b,segment=1,end_bus=0,ecam_base=0xfffffffffff00000", TestName = "ecam_decode_windows_at_both_ends_of_the_address_space_scan")]
-    public void ecam_decode_at_the_top_of_the_address_space(string flags)
+    [TestCase("--pcie-root-complex a,end_bus=0,ecam_base=0xfffffffff0000000 --pcie-root-complex b,segment=1,end_bus=0,ecam_base=0xfffffffffff00000", 256, TestName = "ecam_decode_window_at_the_top_of_the_address_space_table")]
+    [TestCase("--pcie-root-complex a,end_bus=15,ecam_base=0xffffffffff000000", 16, TestName = "ecam_decode_one_window_at_the_top_of_the_address_space")]
+    [TestCase("--pcie-root-complex a,end_bus=0,ecam_base=0 --pcie-root-complex b,segment=1,end_bus=0,ecam_base=0xfffffffffff00000", 0, TestName = "ecam_decode_windows_at_both_ends_of_the_address_space_scan")]
+    public void ecam_decode_at_the_top_of_the_address_space(string flags, int tableLength)
     {
         var model = Topo.Build(flags);
+        Assert.That(TableLength(model), Is.EqualTo(tableLength));
         AssertAgree(model, WindowEdges(model));
         var top = model.RootComplexes[^1];
         bool found = model.TryDecodeEcam(ulong.MaxValue, out var rc, out var decoded);
         Assert.That((found, rc, decoded), Is.EqualTo((true, top, new EcamAddress(top.EndBus, 0xFF, 0xFFF))));
     }
 
-    /// <summary>Addresses in no window: false and no root complex, through the table and the scan.</summary>
+    /// <summary>Addresses in no window: false, no root complex and a default address, through the table and the scan.</summary>
     [TestCase("--pcie-root-complex a,end_bus=63 --pcie-root-complex b,segment=1,end_bus=63", TestName = "ecam_decode_outside_every_window_table")]
     [TestCase("--pcie-root-complex a,end_bus=63 --pcie-root-complex b,segment=40,end_bus=63", TestName = "ecam_decode_outside_every_window_scan")]
     public void ecam_decode_outside_every_window(string flags)
@@ -152,7 +159,7 @@ public class EcamMapTests
         foreach (ulong address in outside)
         {
             bool found = model.TryDecodeEcam(address, out var rc, out var decoded);
-            Assert.That((found, rc, model.FindRootComplex(address)), Is.EqualTo((false, (RootComplex?)null, (RootComplex?)null)), string.Create(CultureInfo.InvariantCulture, $"0x{address:x}"));
+            Assert.That((found, rc, decoded, model.FindRootComplex(address)), Is.EqualTo((false, (RootComplex?)null, default(EcamAddress), (RootComplex?)null)), string.Create(CultureInfo.InvariantCulture, $"0x{address:x}"));
         }
 
         AssertAgree(model, outside);

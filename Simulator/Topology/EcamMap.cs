@@ -1,5 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using PcieSim.AddressDecode;
 
 namespace PcieSim.Topology;
@@ -8,29 +8,34 @@ namespace PcieSim.Topology;
 /// ECAM decode for the whole model (PCIe Base Spec r6.0 §7.2.2): which root complex's window holds an address, and
 /// the bus, devfn and register it names. Every window is 1 MiB aligned and 1 MiB per bus, so one table entry per MiB
 /// of the span from the lowest window to the highest names the root complex and the bus; devfn and register are
-/// then the address's own bits 19:12 and 11:0. One subtraction, one compare and one table load, whatever the number
-/// of root complexes, and no branch that depends on which window an address falls in.
+/// then the address's own bits 19:12 and 11:0. One subtraction, one compare with the table's length, the entry's load
+/// and two loads through it, whatever the number of root complexes, and no branch that depends on which window an
+/// address falls in.
 /// </summary>
 /// <remarks>
-/// The table holds at most <see cref="MaxChunks"/> entries (64 GiB of span, 1 MiB of table). Windows spread wider
-/// or not 1 MiB aligned (a spec built by hand) fall back to a scan of the windows sorted by base, done in place (a
-/// call, even one never taken, would make the JIT spill a caller's loop registers). A struct held in the model: no
-/// extra indirection.
+/// The table holds at most <see cref="MaxChunks"/> entries (64 GiB of span, 512 KiB of table), and one
+/// <see cref="Entry"/> per bus of every window. Windows spread wider or not 1 MiB aligned (a spec built by hand) leave
+/// the table empty and fall back to a scan of the windows sorted by base (<see cref="TryDecodeOutsideTable"/>). The
+/// table lookup itself is <see cref="PcieModel.TryDecodeEcam"/>, which reads <see cref="Table"/> and
+/// <see cref="Low"/> straight from the model: a struct held in the model, no extra indirection.
 /// </remarks>
 internal readonly struct EcamMap
 {
     /// <summary>Entries of the MiB table at most: 64 GiB of address span.</summary>
     public const int MaxChunks = 1 << 16;
 
+    /// <summary>
+    /// Per MiB from <see cref="Low"/>: the root complex and bus whose configuration space it is, null where no window
+    /// is. Empty when the windows do not fit a table.
+    /// </summary>
+    internal readonly Entry?[] Table = [];
+
+    /// <summary>Address of the first MiB of <see cref="Table"/> (the lowest window's base).</summary>
+    internal readonly ulong Low;
 
     private readonly RootComplex[] byBase;
     private readonly ulong[] bases;
-    private readonly ulong low;
-    private readonly ulong span;
     private readonly bool disjoint = true;
-
-    /// <summary>Per MiB from <see cref="low"/>: the root complex and bus (no root complex where no window is).</summary>
-    private readonly Chunk[] chunks = [];
 
     public EcamMap(RootComplex[] rootComplexes)
     {
@@ -70,39 +75,30 @@ internal readonly struct EcamMap
         }
 
         // Lowest base first wins where hand-built windows overlap, as a scan in base order would find it.
-        chunks = new Chunk[count];
+        Table = new Entry?[count];
         for (int i = byBase.Length - 1; i >= 0; i--)
         {
             var window = byBase[i].Window;
             int chunk = (int)((window.Base - first) >> 20);
             for (int bus = window.StartBus; bus <= window.EndBus; bus++)
             {
-                chunks[chunk++] = new Chunk(byBase[i], (byte)bus);
+                Table[chunk++] = new Entry(byBase[i], (byte)bus);
             }
         }
 
-        low = first;
-        span = count << 20;
+        Low = first;
     }
 
-    /// <summary>Decodes <paramref name="address"/>; false when no window holds it.</summary>
+    /// <summary>
+    /// Decodes an address the table does not cover: with a table, no window holds it; without one, the windows by
+    /// base. A short loop here, inlined, rather than a call: a call in a caller's loop, even never taken, makes the
+    /// JIT keep that loop's index and address on the stack.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public bool TryDecode(ulong address, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded)
+    public bool TryDecodeOutsideTable(ulong address, [NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded)
     {
-        ulong offset = address - low;
-        if (offset < span)
-        {
-            // In range: the index is below chunks.Length (span = chunks.Length MiB), so the bounds check can go.
-            ref readonly var chunk = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(chunks), (nint)(offset >> 20));
-            rc = chunk.Rc;
-            decoded = new EcamAddress(chunk.Bus, (byte)(address >> 12), (ushort)(address & 0xFFF));
-            return rc is not null;
-        }
-
-        // Outside the table: no window, unless there is no table. Then the windows by base: a short loop here, not a
-        // call, so that a caller's loop keeps its registers (a call in it, even never taken, makes the JIT spill them).
         rc = null;
-        for (int i = chunks.Length == 0 ? byBase.Length - 1 : -1; i >= 0; i--)
+        for (int i = Table.Length == 0 ? byBase.Length - 1 : -1; i >= 0; i--)
         {
             // Disjoint windows: only the last base at or below the address can hold it; overlapping ones (built by
             // hand): the first in base order that holds it.
@@ -126,6 +122,15 @@ internal readonly struct EcamMap
         return true;
     }
 
-    /// <summary>One MiB of ECAM: the bus of a root complex whose configuration space it is.</summary>
-    private readonly record struct Chunk(RootComplex? Rc, byte Bus);
+    /// <summary>
+    /// One MiB of ECAM: the bus of a root complex whose configuration space it is. An object, so that a table entry
+    /// is one 8-byte reference, indexed by a scaled load (a 16-byte struct of reference and bus costs a shift and an
+    /// add more per decode).
+    /// </summary>
+    internal sealed class Entry(RootComplex rootComplex, byte bus)
+    {
+        public RootComplex RootComplex { get; } = rootComplex;
+
+        public byte Bus { get; } = bus;
+    }
 }
