@@ -7,6 +7,28 @@ public partial class TraceReaderTests
 {
     private const string AllColumns = "seq,op,address,width,value,port,device,note\n";
 
+    /// <summary>
+    /// A line without quotes is split sixteen characters at a time: commas at every offset within and across those
+    /// blocks (the seq field padded with 0 to 40 leading zeros moves every later comma), empty fields, a trailing
+    /// empty field and a line shorter than one block all split as RFC 4180 says.
+    /// </summary>
+    [Test]
+    public void commas_at_every_position_split_the_same()
+    {
+        for (int pad = 0; pad <= 40; pad++)
+        {
+            string seq = new string('0', pad) + "7";
+            foreach (string note in (string[])["", "x", "a longer note spanning blocks"])
+            {
+                string line = seq + ",write,0x1000000018,4,0xff00,,," + note;
+                var record = Single(AllColumns + line + "\n");
+                Assert.That(record, Is.EqualTo(new TraceRecord(1, 2, 7, TraceOp.Write, TraceAddressKind.Numeric, 0x1000000018, default, 4, 0xff00, null, null, null, note.Length == 0 ? null : note)), line);
+            }
+        }
+
+        Assert.That(Single("op,address,width\nread,0x0,4\n").Width, Is.EqualTo(4), "a line shorter than a block");
+    }
+
     [Test]
     public void every_op_is_read_with_its_fields()
     {

@@ -1,5 +1,9 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using System.Text;
 using CsvHelper;
 using PcieSim.Replay;
@@ -162,26 +166,7 @@ public sealed class TraceReader : IDisposable
     {
         if (text.IndexOf('"') < 0)
         {
-            // One pass over the characters: fields are short, a search call per field would cost more.
-            int count = 0;
-            int start = 0;
-            for (int i = 0; i <= text.Length; i++)
-            {
-                if (i == text.Length || text[i] == ',')
-                {
-                    if (count == fieldStart.Length)
-                    {
-                        EnsureFields(count + 1);
-                    }
-
-                    fieldStart[count] = start;
-                    fieldLength[count] = i - start;
-                    count++;
-                    start = i + 1;
-                }
-            }
-
-            fieldCount = count;
+            SplitAtCommas(text);
             return text;
         }
 
@@ -209,6 +194,58 @@ public sealed class TraceReader : IDisposable
         }
 
         return unquoted.AsSpan(0, at);
+    }
+
+    /// <summary>
+    /// Field starts and lengths of a line without quotes: the commas of sixteen characters at a time as a bit mask
+    /// (one compare, then one step per comma rather than a branch per character), the tail one by one.
+    /// </summary>
+    private void SplitAtCommas(ReadOnlySpan<char> text)
+    {
+        int count = 0;
+        int start = 0;
+        int i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref ushort chars = ref Unsafe.As<char, ushort>(ref MemoryMarshal.GetReference(text));
+            var comma = Vector256.Create((ushort)',');
+            for (; i + Vector256<ushort>.Count <= text.Length; i += Vector256<ushort>.Count)
+            {
+                uint commas = Vector256.Equals(Vector256.LoadUnsafe(ref chars, (nuint)i), comma).ExtractMostSignificantBits();
+                while (commas != 0)
+                {
+                    int at = i + BitOperations.TrailingZeroCount(commas);
+                    AddField(ref count, start, at);
+                    start = at + 1;
+                    commas &= commas - 1;
+                }
+            }
+        }
+
+        for (; i < text.Length; i++)
+        {
+            if (text[i] == ',')
+            {
+                AddField(ref count, start, i);
+                start = i + 1;
+            }
+        }
+
+        AddField(ref count, start, text.Length);
+        fieldCount = count;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void AddField(ref int count, int start, int end)
+    {
+        if (count == fieldStart.Length)
+        {
+            EnsureFields(count + 1);
+        }
+
+        fieldStart[count] = start;
+        fieldLength[count] = end - start;
+        count++;
     }
 
     /// <summary>The fields of one line with quotes, as CsvHelper reads them (RFC 4180; malformed CSV is an error here).</summary>
