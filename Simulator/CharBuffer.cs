@@ -55,20 +55,15 @@ internal sealed class CharBuffer(int capacity = 256)
     public CharBuffer AppendHex(ulong value, int minDigits)
     {
         int digits = Math.Max(minDigits, value == 0 ? 1 : (67 - System.Numerics.BitOperations.LeadingZeroCount(value)) >> 2);
-        if (Length + digits > chars.Length)
-        {
-            Grow(digits);
-        }
 
         // Last digit first, into the span of exactly the digits (one bounds check, not one per digit).
-        var span = chars.AsSpan(Length, digits);
+        var span = Reserve(digits);
         for (int i = span.Length - 1; i >= 0; i--)
         {
             span[i] = (char)HexDigits[(int)(value & 0xF)];
             value >>= 4;
         }
 
-        Length += digits;
         return this;
     }
 
@@ -78,35 +73,54 @@ internal sealed class CharBuffer(int capacity = 256)
     /// </summary>
     public CharBuffer AppendConfigurationAddress(ushort segment, byte bus, byte devfn, int register)
     {
-        const int Width = 18;
         ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)register, 0xFFFu, nameof(register));
-        if (Length + Width > chars.Length)
-        {
-            Grow(Width);
-        }
-
-        var d = chars.AsSpan(Length, Width);
+        var d = Reserve(18);
         var hex = HexDigits;
         d[0] = (char)hex[(segment >> 12) & 0xF];
         d[1] = (char)hex[(segment >> 8) & 0xF];
         d[2] = (char)hex[(segment >> 4) & 0xF];
         d[3] = (char)hex[segment & 0xF];
         d[4] = ':';
-        d[5] = (char)hex[bus >> 4];
-        d[6] = (char)hex[bus & 0xF];
-        d[7] = ':';
-        d[8] = (char)hex[devfn >> 7];
-        d[9] = (char)hex[(devfn >> 3) & 0xF];
-        d[10] = '.';
-        d[11] = (char)('0' + (devfn & 7));
+        WriteBdf(d.Slice(5, 7), bus, devfn);
         d[12] = '@';
         d[13] = '0';
         d[14] = 'x';
         d[15] = (char)hex[(register >> 8) & 0xF];
         d[16] = (char)hex[(register >> 4) & 0xF];
         d[17] = (char)hex[register & 0xF];
-        Length += Width;
         return this;
+    }
+
+    /// <summary><c>BB:DD.F</c>, as lspci prints a bus, device and function (a requester ID).</summary>
+    public CharBuffer AppendBdf(byte bus, byte devfn)
+    {
+        WriteBdf(Reserve(7), bus, devfn);
+        return this;
+    }
+
+    private static void WriteBdf(Span<char> d, byte bus, byte devfn)
+    {
+        var hex = HexDigits;
+        d[6] = (char)('0' + (devfn & 7));
+        d[5] = '.';
+        d[4] = (char)hex[(devfn >> 3) & 0xF];
+        d[3] = (char)hex[devfn >> 7];
+        d[2] = ':';
+        d[1] = (char)hex[bus & 0xF];
+        d[0] = (char)hex[bus >> 4];
+    }
+
+    /// <summary>The next <paramref name="count"/> characters, counted as written (the caller fills every one).</summary>
+    private Span<char> Reserve(int count)
+    {
+        if (Length + count > chars.Length)
+        {
+            Grow(count);
+        }
+
+        var span = chars.AsSpan(Length, count);
+        Length += count;
+        return span;
     }
 
     /// <summary>Invariant decimal (as <c>{value}</c> formats a long in the invariant culture).</summary>
@@ -132,13 +146,7 @@ internal sealed class CharBuffer(int capacity = 256)
 
     private CharBuffer AppendUnsigned(ulong value)
     {
-        int digits = DecimalDigits(value);
-        if (Length + digits > chars.Length)
-        {
-            Grow(digits);
-        }
-
-        var span = chars.AsSpan(Length, digits);
+        var span = Reserve(DecimalDigits(value));
         for (int i = span.Length - 1; i >= 0; i--)
         {
             ulong quotient = value / 10;
@@ -146,7 +154,6 @@ internal sealed class CharBuffer(int capacity = 256)
             value = quotient;
         }
 
-        Length += digits;
         return this;
     }
 

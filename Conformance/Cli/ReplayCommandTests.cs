@@ -21,8 +21,7 @@ public class ReplayCommandTests
         6,read,00:00.0@0x05a,2,0x0148,,,
         """;
 
-    private static string Corpus([System.Runtime.CompilerServices.CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string Corpus() => TestCorpus.Directory;
 
     private static string Trace05 => Path.Combine(Corpus(), "05-pciehp-root-port-its.csv");
 

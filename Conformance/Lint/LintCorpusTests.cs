@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using PcieSim.Conformance.Golden;
 using PcieSim.Conformance.TestSupport;
@@ -19,8 +18,7 @@ namespace PcieSim.Conformance.Lint;
 /// </summary>
 public class LintCorpusTests
 {
-    private static string Traces([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string Traces() => TestCorpus.Directory;
 
     private static LintResult LintFile(string path)
     {

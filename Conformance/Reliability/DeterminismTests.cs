@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
@@ -26,8 +25,7 @@ public sealed class DeterminismTests
     /// <summary>Every trace to replay: the corpus, and the seed trace copied into the scratch folder.</summary>
     private List<string> traces = null!;
 
-    private static string CorpusDirectory([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string CorpusDirectory() => TestCorpus.Directory;
 
     private static IEnumerable<(BehaviourProfile Profile, SnapshotFormat Format)> Variants()
     {

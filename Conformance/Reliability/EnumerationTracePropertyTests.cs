@@ -7,6 +7,7 @@ using PcieSim.Replay;
 using PcieSim.Topology;
 using PcieSim.Topology.Language;
 using static PcieSim.Conformance.Reliability.PropertyCheck;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.Reliability;
 
@@ -126,8 +127,7 @@ public sealed class EnumerationTracePropertyTests
         return read;
     }
 
-    private static string CorpusDirectory([System.Runtime.CompilerServices.CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string CorpusDirectory() => TestCorpus.Directory;
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using PcieSim.Conformance.TestSupport;
 using PcieSim.Files;
@@ -71,8 +70,7 @@ public sealed class ReplayFuzzTests
         "its", "v2m", "rc0,segment=1", "rc1,start_bus=0x80", ",cxl", ",acs=0", "rp0:x", "",
     ];
 
-    private static string CorpusDirectory([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string CorpusDirectory() => TestCorpus.Directory;
 
     /// <summary>The seed trace and every corpus trace: what mutations start from.</summary>
     private static List<(string Name, byte[] Bytes)> Seeds()

@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using PcieSim.Conformance.Golden;
 using PcieSim.Conformance.TestSupport;
 using PcieSim.Replay;
@@ -14,8 +13,7 @@ namespace PcieSim.Conformance.Replay;
 /// </summary>
 public class CorpusTests
 {
-    private static string TracesDirectory([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string TracesDirectory() => TestCorpus.Directory;
 
     public static IEnumerable<TestCaseData> Cases()
     {

@@ -1,8 +1,8 @@
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using PcieSim.Replay;
 using PcieSim.Snapshot;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.Snapshot;
 
@@ -13,11 +13,9 @@ namespace PcieSim.Conformance.Snapshot;
 /// </summary>
 public class RecordLineTests
 {
-    private static string TracesDirectory([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    private static string TracesDirectory() => TestCorpus.Directory;
 
-    public static IEnumerable<string> CorpusTraces() =>
-        Directory.GetFiles(TracesDirectory(), "*.csv").Select(p => Path.GetFileName(p)).Order(StringComparer.Ordinal);
+    public static IEnumerable<string> CorpusTraces() => TestCorpus.Traces();
 
     private static string Replay(string csv, SnapshotFormat format)
     {

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text;
 using PcieSim.Enumeration;
 using PcieSim.Files;
@@ -7,14 +6,14 @@ using PcieSim.Replay;
 using PcieSim.Snapshot;
 using PcieSim.Topology;
 using PcieSim.Topology.Language;
+using PcieSim.Conformance.TestSupport;
 
 namespace PcieSim.Conformance.State;
 
 /// <summary>Shared helpers for the save and restore tests: save points, snapshot tails.</summary>
 internal static class StateSupport
 {
-    public static string TracesDirectory([CallerFilePath] string source = "") =>
-        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(source)!, "..", "..", "traces"));
+    public static string TracesDirectory() => TestCorpus.Directory;
 
     public static IEnumerable<string> CorpusTraces()
     {

@@ -362,7 +362,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
     {
         var msg = m.Message;
         text.Append(OriginName(msg.Origin)).Append(" from ").Append(msg.Source.Name).Append(" vector ").AppendDecimal(msg.Vector)
-            .Append(": rid ").AppendHex((uint)msg.RequesterId >> 8, 2).Append(':').AppendHex(((uint)msg.RequesterId >> 3) & 0x1F, 2).Append('.').AppendDecimal(msg.RequesterId & 7)
+            .Append(": rid ").AppendBdf((byte)(msg.RequesterId >> 8), (byte)msg.RequesterId)
             .Append(" segment ").AppendHex(msg.Segment, 4).Append(" address 0x").AppendHex(msg.Address).Append(" data 0x").AppendHex(msg.Data).Append(" -> ");
         var d = m.Delivery;
         if (!d.Accepted)
