@@ -25,8 +25,7 @@ public class ReplayCommandTests
 
     private static string Trace05 => Path.Combine(Corpus(), "05-pciehp-root-port-its.csv");
 
-    public static IEnumerable<string> CorpusTraces() =>
-        Directory.GetFiles(Corpus(), "*.csv").Select(Path.GetFileName).Order(StringComparer.Ordinal)!;
+    public static IEnumerable<string> CorpusTraces() => TestCorpus.Traces();
 
     private static (int Exit, string Out, string Err) Run(params string[] args)
     {

@@ -37,8 +37,7 @@ public class LintCorpusTests
             .Select(t => new TestCaseData(t).SetName($"lint real({t})"));
 
     public static IEnumerable<TestCaseData> CorpusTraces() =>
-        Directory.GetFiles(Traces(), "*.csv").Select(Path.GetFileName).Order(StringComparer.Ordinal)
-            .Select(t => new TestCaseData(t).SetName($"lint corpus({t})"));
+        TestCorpus.Traces().Select(t => new TestCaseData(t).SetName($"lint corpus({t})"));
 
     /// <summary>The lint report of a real QEMU 7.2 recording, golden beside it: traces/real/NAME.lint.verified.txt.</summary>
     [TestCaseSource(nameof(RealTraces))]

@@ -42,8 +42,7 @@ public sealed class DeterminismTests
     public void SetUp()
     {
         folder = TestTemp.NewFolder("determinism");
-        traces = [.. Directory.GetFiles(CorpusDirectory(), "*.csv")];
-        traces.Sort(StringComparer.Ordinal);
+        traces = [.. TestCorpus.Traces().Select(name => Path.Combine(CorpusDirectory(), name))];
         string seed = Path.Combine(folder, "seed-all-ops.csv");
         File.WriteAllText(seed, ReplayFuzzTests.SeedTrace);
         traces.Add(seed);

@@ -76,9 +76,7 @@ public sealed class ReplayFuzzTests
     private static List<(string Name, byte[] Bytes)> Seeds()
     {
         var seeds = new List<(string, byte[])> { ("seed", Encoding.UTF8.GetBytes(SeedTrace)) };
-        var corpus = Directory.GetFiles(CorpusDirectory(), "*.csv").ToList();
-        corpus.Sort(StringComparer.Ordinal);
-        seeds.AddRange(corpus.Select(path => (Path.GetFileName(path), File.ReadAllBytes(path))));
+        seeds.AddRange(TestCorpus.Traces().Select(name => (name, File.ReadAllBytes(Path.Combine(CorpusDirectory(), name)))));
         return seeds;
     }
 

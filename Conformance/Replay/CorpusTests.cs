@@ -17,9 +17,7 @@ public class CorpusTests
 
     public static IEnumerable<TestCaseData> Cases()
     {
-        var traces = Directory.GetFiles(TracesDirectory(), "*.csv").Select(Path.GetFileName).ToList();
-        traces.Sort(StringComparer.Ordinal);
-        foreach (string? trace in traces)
+        foreach (string trace in TestCorpus.Traces())
         {
             foreach (var profile in new[] { BehaviourProfile.OpenVmm, BehaviourProfile.Spec })
             {

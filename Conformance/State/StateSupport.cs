@@ -15,12 +15,7 @@ internal static class StateSupport
 {
     public static string TracesDirectory() => TestCorpus.Directory;
 
-    public static IEnumerable<string> CorpusTraces()
-    {
-        var traces = Directory.GetFiles(TracesDirectory(), "*.csv").Select(Path.GetFileName).Select(n => n!).ToList();
-        traces.Sort(StringComparer.Ordinal);
-        return traces;
-    }
+    public static IEnumerable<string> CorpusTraces() => TestCorpus.Traces();
 
     /// <summary>A save point of a trace: the data row, the value <c>--save-at</c> takes for it, and whether it is legal.</summary>
     public readonly record struct SavePoint(int Row, long At, bool Legal);
