@@ -75,9 +75,9 @@ public class SnapshotPipelineTests
     [Test]
     public void the_snapshot_is_the_same_however_it_is_cut_into_batches()
     {
-        // Row counts around the batch size, and a long run: every row once, in order, then the summary; the same
+        // Row counts around the batch size (256) and its multiples, and a long run: every row once, in order, then the summary; the same
         // text as writing in place.
-        foreach (int rows in new[] { 0, 1, 1023, 1024, 1025, 4097, 20_000 })
+        foreach (int rows in new[] { 0, 1, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 4097, 20_000 })
         {
             var output = new StringWriter(CultureInfo.InvariantCulture);
             var result = TraceReplayer.Replay(ReadRows(rows), "rows.csv", new ReplayOptions { SnapshotThread = true }, output);
