@@ -39,7 +39,8 @@ public sealed class PendingFile : IDisposable
         Path = path;
         string directory = System.IO.Path.GetDirectoryName(path)!;
         Temporary = System.IO.Path.Combine(directory, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        writer = new StreamWriter(new FileStream(Temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), AtomicFile.Utf8NoBom, 1 << 16);
+        // Written once and not read back by this process: past the page cache where the file system allows.
+        writer = new StreamWriter(new UncachedFileStream(Temporary), AtomicFile.Utf8NoBom, 1 << 16);
     }
 
     /// <summary>The file to be written.</summary>

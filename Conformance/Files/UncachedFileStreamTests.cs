@@ -1,0 +1,124 @@
+using PcieSim.Conformance.TestSupport;
+using PcieSim.Files;
+
+namespace PcieSim.Conformance.Files;
+
+/// <summary>
+/// <see cref="UncachedFileStream"/> writes exactly the bytes it was given, in order, whatever the chunking, whether
+/// whole blocks bypass the page cache or not, and across flushes that leave a partial block behind.
+/// </summary>
+public class UncachedFileStreamTests
+{
+    private static readonly int[] Lengths = [0, 1, 4095, 4096, 4097, 8191, 65536, 65537, (1 << 20) - 1, 1 << 20, (1 << 20) + 1, (3 << 20) + 123];
+
+    [TestCaseSource(nameof(Cases))]
+    public void Writes_exactly_what_it_was_given(int length, bool tryDirect)
+    {
+        byte[] data = Pattern(length);
+        string path = TestTemp.NewFilePath("uncached.bin");
+        using (var stream = new UncachedFileStream(path, 1 << 16, tryDirect))
+        {
+            // Chunks of changing sizes, some crossing blocks and the buffer's end.
+            int offset = 0;
+            int chunk = 1;
+            while (offset < length)
+            {
+                int n = Math.Min(chunk, length - offset);
+                stream.Write(data, offset, n);
+                offset += n;
+                chunk = chunk * 7 % 70001 + 1;
+            }
+
+            Assert.That(stream.Length, Is.EqualTo(length));
+        }
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(data));
+    }
+
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_flush_that_leaves_a_partial_block_loses_nothing(bool tryDirect)
+    {
+        byte[] data = Pattern(20_000);
+        string path = TestTemp.NewFilePath("flushed.bin");
+        using (var stream = new UncachedFileStream(path, 4096, tryDirect))
+        {
+            stream.Write(data, 0, 5000);
+            stream.Flush();
+            stream.Write(data, 5000, 3);
+            stream.Flush();
+            stream.Flush();
+            stream.Write(data, 5003, data.Length - 5003);
+            stream.Flush();
+        }
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(data));
+    }
+
+    [Test]
+    public void Text_through_a_stream_writer_is_the_same_as_through_a_file_stream()
+    {
+        string expected = string.Concat(Enumerable.Range(0, 50_000).Select(i => "#" + i.ToString(System.Globalization.CultureInfo.InvariantCulture) + " read é\n"));
+        string path = TestTemp.NewFilePath("text.txt");
+        using (var writer = new StreamWriter(new UncachedFileStream(path), AtomicFile.Utf8NoBom, 1 << 16))
+        {
+            writer.Write(expected);
+        }
+
+        Assert.That(File.ReadAllText(path), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void Writing_after_disposal_throws_and_the_file_keeps_what_was_written()
+    {
+        string path = TestTemp.NewFilePath("disposed.bin");
+        var stream = new UncachedFileStream(path);
+        stream.Write([1, 2, 3]);
+        stream.Dispose();
+        stream.Dispose();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(() => stream.Write([4]), Throws.TypeOf<ObjectDisposedException>());
+            Assert.That(stream.CanWrite, Is.False);
+            Assert.That(File.ReadAllBytes(path), Is.EqualTo(new byte[] { 1, 2, 3 }));
+        });
+    }
+
+    [Test]
+    public void It_neither_reads_nor_seeks()
+    {
+        using var stream = new UncachedFileStream(TestTemp.NewFilePath("write-only.bin"));
+        Assert.Multiple(() =>
+        {
+            Assert.That(stream.CanRead, Is.False);
+            Assert.That(stream.CanSeek, Is.False);
+            Assert.That(() => stream.Seek(0, SeekOrigin.Begin), Throws.TypeOf<NotSupportedException>());
+            Assert.That(() => stream.ReadByte(), Throws.TypeOf<NotSupportedException>());
+        });
+    }
+
+    private static IEnumerable<TestCaseData> Cases()
+    {
+        foreach (int length in Lengths)
+        {
+            yield return new TestCaseData(length, true);
+            yield return new TestCaseData(length, false);
+        }
+    }
+
+    private static byte[] Pattern(int length)
+    {
+        var data = new byte[length];
+        uint x = 0x9e3779b9;
+        for (int i = 0; i < length; i++)
+        {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            data[i] = (byte)x;
+        }
+
+        return data;
+    }
+}
