@@ -120,8 +120,8 @@ public partial class TraceReaderTests
     public void topology_line_after_the_header_is_reported_after_the_rows_before_it()
     {
         using TraceReader reader = Reader("op\nreset\n# topology: --pcie-root-complex rc1\nreset\n");
-        Assert.That(reader.TryRead(out TraceRecord? first), Is.True);
-        Assert.That(first!.Line, Is.EqualTo(2));
+        Assert.That(reader.TryRead(out TraceRecord first), Is.True);
+        Assert.That(first.Line, Is.EqualTo(2));
         InputException error = Assert.Throws<InputException>(() => reader.TryRead(out _))!;
         Check(error, 3, 1, ["found a '# topology:' line after the header row (line 1), expected topology lines before the header row"]);
     }

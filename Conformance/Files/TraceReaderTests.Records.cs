@@ -129,7 +129,7 @@ public partial class TraceReaderTests
         using var reader = new TraceReader(new GeneratedTrace(Rows), Source);
         int count = 0;
         long early = 0;
-        while (reader.TryRead(out TraceRecord? record))
+        while (reader.TryRead(out TraceRecord record))
         {
             count++;
             if (count == 10_000)

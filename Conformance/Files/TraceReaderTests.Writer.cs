@@ -73,7 +73,7 @@ public partial class TraceReaderTests
             var again = new StringWriter();
             using (var writer = new TraceWriter(again, [.. reader.Header.TopologyLines.Select(t => t.Text)], reader.Header.Comments, reader.Header.ColumnNames))
             {
-                read.ForEach(writer.Write);
+                read.ForEach(r => writer.Write(r));
             }
 
             Assert.That(again.ToString(), Is.EqualTo(text.ToString()));

@@ -18,7 +18,7 @@ public partial class TraceReaderTests
     private static List<TraceRecord> ReadAll(TraceReader reader)
     {
         var records = new List<TraceRecord>();
-        while (reader.TryRead(out TraceRecord? record))
+        while (reader.TryRead(out TraceRecord record))
         {
             records.Add(record);
         }

@@ -102,7 +102,7 @@ internal static class GuestEnumeration
 
         byte secondary = next++;
         int first = writes.Count;
-        writes.Add(null!);
+        writes.Add(default);
         if (bridge is DownstreamPort { Child: PcieSwitch sw } && next != 0 && next <= rc.EndBus)
         {
             Number(writes, rc, sw.Upstream, 0, secondary, ref next);

@@ -1,14 +1,18 @@
 using System.Globalization;
 using System.Text;
+using PcieSim.Files;
+using PcieSim.Generation;
 using PcieSim.Replay;
+using PcieSim.Snapshot;
+using PcieSim.Topology.Language;
 
 namespace PcieSim.Conformance.Replay;
 
 /// <summary>
-/// Long traces are read on one thread (RecordPrefetcher), stepped on another and written on a third
-/// (SnapshotPipeline): the text must be what replaying in place gives, a bad row (bad CSV for the reader, or a row
-/// the model refuses) must leave exactly the rows before it written with the same error, and a failing writer or a
-/// replay that stops early must end the run rather than hang it.
+/// Long traces are read and stepped on one thread and written on a second (SnapshotPipeline): the text must be what
+/// replaying in place gives, a bad row (bad CSV for the reader, or a row the model refuses) must leave exactly the
+/// rows before it written with the same error, and a failing writer or a replay that stops early must end the run
+/// rather than hang it.
 /// </summary>
 public class SnapshotPipelineTests
 {
@@ -49,10 +53,10 @@ public class SnapshotPipelineTests
     }
 
     [Test]
-    public void a_replay_that_stops_early_stops_the_reading_thread()
+    public void a_replay_that_stops_early_stops_the_snapshot_thread_after_the_rows_before_it()
     {
-        // The model refuses row 5 while the reading thread is far ahead (blocked on a full queue): the replay must
-        // throw at once, not wait for 200,000 rows to be read.
+        // The model refuses row 5 of 200,000: the replay must throw at once, with the four rows before it written by
+        // the snapshot thread and nothing after them.
         var output = new StringWriter(CultureInfo.InvariantCulture);
         var trace = new StringBuilder("# topology: --pcie-root-complex rc0 --pcie-root-port rc0:rp0,hotplug\nseq,op,address,width,value,port,device\n");
         trace.Append("1,read,0x1000000000,4,,,\n2,read,0x1000000000,4,,,\n3,read,0x1000000000,4,,,\n4,read,0x1000000000,4,,,\n5,hot-add,,,,rp9,nvme9\n");
@@ -75,9 +79,9 @@ public class SnapshotPipelineTests
     [Test]
     public void the_snapshot_is_the_same_however_it_is_cut_into_batches()
     {
-        // Row counts around the batch size (256) and its multiples, and a long run: every row once, in order, then the summary; the same
+        // Row counts around the batch size (1,024) and its multiples, and a long run: every row once, in order, then the summary; the same
         // text as writing in place.
-        foreach (int rows in new[] { 0, 1, 255, 256, 257, 511, 512, 513, 1023, 1024, 1025, 4097, 20_000 })
+        foreach (int rows in new[] { 0, 1, 1023, 1024, 1025, 2047, 2048, 2049, 4097, 20_000 })
         {
             var output = new StringWriter(CultureInfo.InvariantCulture);
             var result = TraceReplayer.Replay(ReadRows(rows), "rows.csv", new ReplayOptions { SnapshotThread = true }, output);
@@ -90,6 +94,39 @@ public class SnapshotPipelineTests
             Assert.That(numbered, Is.EqualTo(Enumerable.Range(1, rows).Select(i => "#" + i.ToString(CultureInfo.InvariantCulture))), $"{rows} rows");
             Assert.That(lines.Count(l => l == "summary:"), Is.EqualTo(1));
         }
+    }
+
+    /// <summary>
+    /// Threaded, a replay reuses each step outcome once the snapshot thread has written it (and its lists, emptied):
+    /// generated traces with hotplug storms, messages, mmio and msi rows, long enough for outcomes to go round many
+    /// times, must give the text and JSON that writing in place (new outcomes every step) gives.
+    /// </summary>
+    [TestCase("--gic-msi its", SnapshotFormat.Text)]
+    [TestCase("--gic-msi its", SnapshotFormat.Json)]
+    [TestCase("--gic-msi v2m", SnapshotFormat.Text)]
+    public void reused_outcomes_give_the_snapshot_of_new_ones(string gic, SnapshotFormat format)
+    {
+        var spec = TopologyParser.Parse(
+            "--pcie-root-complex rc0 --pcie-root-port rc0:rp0,hotplug --pcie-root-port rc0:rp1,hotplug "
+            + "--pcie-switch rp1:sw,num_downstream_ports=2,hotplug --pcie-endpoint rp0:ep0,template=generic,msi=1 "
+            + "--pcie-endpoint sw-downstream-0:nvme0,template=nvme --pcie-endpoint spare,template=nvme " + gic, "reuse.topo");
+        var text = new StringWriter(CultureInfo.InvariantCulture);
+        using (var writer = new TraceWriter(text, spec.NormalisedFlags, [], TraceGenerator.Columns, leaveOpen: true))
+        {
+            foreach (var record in TraceGenerator.Generate(spec, 40_000, 7))
+            {
+                writer.Write(record);
+            }
+        }
+
+        byte[] trace = Encoding.UTF8.GetBytes(text.ToString());
+        var threaded = new StringWriter(CultureInfo.InvariantCulture);
+        var inPlace = new StringWriter(CultureInfo.InvariantCulture);
+        TraceReplayer.Replay(trace, "reuse.csv", new ReplayOptions { SnapshotThread = true, Format = format }, threaded);
+        TraceReplayer.Replay(trace, "reuse.csv", new ReplayOptions { SnapshotThread = false, Format = format }, inPlace);
+
+        Assert.That(threaded.ToString(), Is.EqualTo(inPlace.ToString()));
+        Assert.That(inPlace.ToString(), Does.Contain(format == SnapshotFormat.Text ? "event: " : "\"events\""), "the trace has steps with events");
     }
 
     /// <summary>A writer whose disk fills up after some writes.</summary>

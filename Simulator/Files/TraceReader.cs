@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Numerics;
 using System.Runtime.CompilerServices;
@@ -123,10 +122,10 @@ public sealed class TraceReader : IDisposable
     /// <summary>Reads the next data row.</summary>
     /// <returns>False at the end of the trace.</returns>
     /// <exception cref="InputException">The row, or the CSV around it, is invalid.</exception>
-    public bool TryRead([NotNullWhen(true)] out TraceRecord? record)
+    public bool TryRead(out TraceRecord record)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        record = null;
+        record = default;
         while (filter.NextLine(out var text, out bool terminated))
         {
             // Comment and empty lines are not records.

@@ -106,9 +106,8 @@ public sealed class TraceWriter : IDisposable
 
     /// <summary>Writes one record (its <see cref="TraceRecord.Row"/> and <see cref="TraceRecord.Line"/> are not written).</summary>
     /// <exception cref="ArgumentException">The record has a field for a column this trace does not have, or a line break in a text field.</exception>
-    public void Write(TraceRecord record)
+    public void Write(in TraceRecord record)
     {
-        ArgumentNullException.ThrowIfNull(record);
         string? device = record.Op == TraceOp.Msi && record.DeviceValue is { } deviceValue
             ? TraceFormat.FormatHex(deviceValue)
             : record.Device;

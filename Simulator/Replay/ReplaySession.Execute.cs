@@ -11,7 +11,7 @@ namespace PcieSim.Replay;
 /// <summary>Carrying out one record, and judging it against the §6.7 rules.</summary>
 public sealed partial class ReplaySession
 {
-    private void Execute(TraceRecord record, StepOutcome outcome)
+    private void Execute(in TraceRecord record, StepOutcome outcome)
     {
         switch (record.Op)
         {
@@ -20,10 +20,8 @@ public sealed partial class ReplaySession
                 ExecuteConfig(record, outcome);
                 break;
             case TraceOp.HotAdd:
-                Hotplug(record, () => Model.HotAdd(record.Port!, record.Device!));
-                break;
             case TraceOp.HotRemove:
-                Hotplug(record, () => Model.HotRemove(record.Port!, record.Device));
+                Hotplug(record);
                 break;
             case TraceOp.Reset:
                 foreach (var function in Model.Functions)
@@ -55,7 +53,7 @@ public sealed partial class ReplaySession
         }
     }
 
-    private void ExecuteRaise(TraceRecord record)
+    private void ExecuteRaise(in TraceRecord record)
     {
         var endpoint = Model.FindEndpoint(record.Device!)
             ?? throw Bad(record, Columns.Device, "device", $"'{record.Device}', which is no endpoint of the topology", "a plugged-in endpoint: " + Names(PluggedEndpoints()));
@@ -82,7 +80,7 @@ public sealed partial class ReplaySession
 
     private IEnumerable<string> PluggedEndpoints() => Model.Endpoints.Where(e => e.Port is not null).Select(e => e.Name);
 
-    private void ExecuteConfig(TraceRecord record, StepOutcome outcome)
+    private void ExecuteConfig(in TraceRecord record, StepOutcome outcome)
     {
         bool isWrite = record.Op == TraceOp.Write;
         int width = record.Width ?? 4;
@@ -127,7 +125,7 @@ public sealed partial class ReplaySession
         }
     }
 
-    private void ExecuteMmio(TraceRecord record, StepOutcome outcome)
+    private void ExecuteMmio(in TraceRecord record, StepOutcome outcome)
     {
         int width = record.Width ?? 4;
         bool isWrite = record.Op == TraceOp.MmioWrite;
@@ -220,7 +218,7 @@ public sealed partial class ReplaySession
         return new MmioHit(endpoint, bar, MmioHitKind.NotModelled, offset);
     }
 
-    private static void CompareMmioRead(TraceRecord record, StepOutcome outcome)
+    private static void CompareMmioRead(in TraceRecord record, StepOutcome outcome)
     {
         if (record.Op == TraceOp.MmioRead && record.Value is { } recorded && outcome.ValueRead is { } read && recorded != read)
         {
@@ -228,11 +226,18 @@ public sealed partial class ReplaySession
         }
     }
 
-    private void Hotplug(TraceRecord record, Action action)
+    private void Hotplug(in TraceRecord record)
     {
         try
         {
-            action();
+            if (record.Op == TraceOp.HotAdd)
+            {
+                Model.HotAdd(record.Port!, record.Device!);
+            }
+            else
+            {
+                Model.HotRemove(record.Port!, record.Device);
+            }
         }
         catch (HotplugException error)
         {
@@ -241,7 +246,7 @@ public sealed partial class ReplaySession
     }
 
     /// <summary>A refused hot-add or hot-remove as bad input: what the row named, and what it could have named.</summary>
-    private InputException HotplugRefused(TraceRecord record, HotplugError error)
+    private InputException HotplugRefused(in TraceRecord record, HotplugError error)
     {
         var port = Model.FindPort(record.Port!);
         string hotplugPorts = "a hot-plug capable port: " + Names(Model.Ports.Where(p => p.HotplugCapable).Select(p => p.Name));
@@ -261,7 +266,7 @@ public sealed partial class ReplaySession
     }
 
     /// <summary>The ports whose §6.7 state a record can change: every port on a reset, else the one it touches.</summary>
-    private List<DownstreamPort> PortsTouched(TraceRecord record)
+    private List<DownstreamPort> PortsTouched(in TraceRecord record)
     {
         var ports = touchedPorts;
         ports.Clear();
@@ -299,7 +304,7 @@ public sealed partial class ReplaySession
         }
     }
 
-    private void Judge(TraceRecord record, StepOutcome outcome, List<DownstreamPort> touched)
+    private void Judge(in TraceRecord record, StepOutcome outcome, List<DownstreamPort> touched)
     {
         SlotWrite? slotWrite = null;
         if (outcome.Access is { Completed: true, IsWrite: true, Function: DownstreamPort written } access)
@@ -382,7 +387,7 @@ public sealed partial class ReplaySession
     private static byte LaneEnables(int register, int width) => ByteEnables.TryGet(register, width, out byte enables) == AccessFault.None ? enables : (byte)0;
 
     /// <summary>Bad input in the reader's words: <c>column 'NAME': found ..., expected ...</c>.</summary>
-    private InputException Bad(TraceRecord record, int column, string columnName, string found, string expected) =>
+    private InputException Bad(in TraceRecord record, int column, string columnName, string found, string expected) =>
         new(Source, record.Line, column, $"column '{columnName}': found {found}, expected {expected}");
 
     /// <summary>Names for a message, in topology order: at most eight, then how many more.</summary>

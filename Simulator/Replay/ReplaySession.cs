@@ -46,13 +46,16 @@ public sealed partial class ReplaySession
 
     public ReplayCounters Counters { get; } = new();
 
+    /// <summary>Where outcomes already written can be had back for reuse (the replay's snapshot thread), or null.</summary>
+    internal IOutcomeRecycler? Recycler { get; set; }
+
     /// <summary>
     /// Replays one record. Returns the outcomes that are now final: a row that caused messages stays open until
     /// its <c>msi</c> rows have been seen (they are compared with it), so outcomes come back in row order but
     /// possibly one step late. Call <see cref="Finish()"/> at the end.
     /// </summary>
     /// <exception cref="InputException">The record names something the topology does not have.</exception>
-    public IReadOnlyList<StepOutcome> Step(TraceRecord record)
+    public IReadOnlyList<StepOutcome> Step(in TraceRecord record)
     {
         var ready = new List<StepOutcome>(1);
         Step(record, ready);
@@ -60,13 +63,12 @@ public sealed partial class ReplaySession
     }
 
     /// <summary>
-    /// <see cref="Step(TraceRecord)"/> that appends the outcomes now final to <paramref name="ready"/> instead of
+    /// <see cref="Step(in TraceRecord)"/> that appends the outcomes now final to <paramref name="ready"/> instead of
     /// returning a collection: the replay's loop reuses one list for every record.
     /// </summary>
-    internal void Step(TraceRecord record, List<StepOutcome> ready)
+    internal void Step(in TraceRecord record, List<StepOutcome> ready)
     {
-        ArgumentNullException.ThrowIfNull(record);
-        var outcome = new StepOutcome(record);
+        var outcome = Recycler is not null && Recycler.TryReuse(out var written) ? written.Reuse(record) : new StepOutcome(record);
         Counters.Count(record.Op);
         if (record.Op == TraceOp.Msi)
         {
@@ -213,7 +215,7 @@ public sealed partial class ReplaySession
 
     private void CompareMsiRow(StepOutcome outcome)
     {
-        var record = outcome.Record;
+        ref readonly var record = ref outcome.Record;
         if (!InterruptComplete || cause is null)
         {
             return;
@@ -316,4 +318,10 @@ public sealed class ReplayCounters
             }
         }
     }
+}
+
+/// <summary>Hands back step outcomes that have been written and are no longer looked at, for reuse.</summary>
+internal interface IOutcomeRecycler
+{
+    bool TryReuse(out StepOutcome outcome);
 }

@@ -15,7 +15,7 @@ namespace PcieSim.Replay;
 /// text made at access time, events, notes, function names and register layouts) does not change afterwards; live
 /// model state (the summary's ports) is written only after <see cref="Complete"/>.
 /// </remarks>
-internal sealed class SnapshotPipeline : IDisposable
+internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
 {
     private readonly ISnapshotWriter writer;
     private readonly BatchChannel<StepOutcome>? channel;
@@ -51,6 +51,21 @@ internal sealed class SnapshotPipeline : IDisposable
             // The writer failed and abandoned the channel.
             failure!.Throw();
         }
+    }
+
+    /// <summary>
+    /// An outcome the writer has written and let go of (replay thread only): the writer gives back each batch after
+    /// writing all of it. None when not threaded: written in place, an outcome is still the caller's.
+    /// </summary>
+    public bool TryReuse(out StepOutcome outcome)
+    {
+        if (channel is null)
+        {
+            outcome = null!;
+            return false;
+        }
+
+        return channel.TryReuse(out outcome);
     }
 
     /// <summary>Writes everything posted and waits for it; rethrows what the writer threw.</summary>

@@ -10,11 +10,18 @@ namespace PcieSim.Replay;
 /// The outcome of replaying one trace record: the access (decoded path, value read, DWORD before and after a
 /// write), the events it caused, recorded values that differ from the model, notes and §6.7 violations.
 /// </summary>
+/// <remarks>
+/// A long replay reuses outcomes once they are written (see <see cref="ReplayOptions.OnOutcome"/>): a plain access
+/// then allocates nothing.
+/// </remarks>
 public sealed class StepOutcome
 {
-    public StepOutcome(TraceRecord record) => Record = record;
+    private TraceRecord record;
 
-    public TraceRecord Record { get; }
+    public StepOutcome(in TraceRecord record) => this.record = record;
+
+    /// <summary>The row replayed.</summary>
+    public ref readonly TraceRecord Record => ref record;
 
     /// <summary>The configuration access, for read and write rows.</summary>
     public ConfigAccessResult? Access { get; internal set; }
@@ -71,6 +78,17 @@ public sealed class StepOutcome
 
     private OutcomeDetails Details => details ??= new();
 
+    /// <summary>Makes this outcome a new one, of <paramref name="next"/>; its lists (emptied) are kept for reuse.</summary>
+    internal StepOutcome Reuse(in TraceRecord next)
+    {
+        record = next;
+        Access = null;
+        RouteText = null;
+        ValueRead = null;
+        details?.Clear();
+        return this;
+    }
+
     private sealed class OutcomeDetails
     {
         public List<ModelEvent>? Events;
@@ -79,6 +97,16 @@ public sealed class StepOutcome
         public List<Violation>? Violations;
         public MmioHit? Mmio;
         public EnumerationResult? Enumeration;
+
+        public void Clear()
+        {
+            Events?.Clear();
+            Mismatches?.Clear();
+            Notes?.Clear();
+            Violations?.Clear();
+            Mmio = null;
+            Enumeration = null;
+        }
     }
 }
 

@@ -39,12 +39,16 @@ public readonly record struct TraceColumns(int Seq, int Op, int Address, int Wid
 /// One data row of a trace, syntactically validated: numbers parsed as hex, op known, value fits its width.
 /// Checks that need the model (ECAM window, segment, port and endpoint names) are the replay's.
 /// </summary>
+/// <remarks>
+/// A value, not an object: a replay reads millions of rows, and rows travel between its threads in reused arrays
+/// and are kept inside reused step outcomes, so reading a row allocates nothing. Pass it by <c>in</c> where it is hot.
+/// </remarks>
 /// <param name="Row">1-based index of the data row (header and <c>#</c> lines not counted).</param>
 /// <param name="Line">1-based line in the file (for error messages).</param>
 /// <param name="Width">The width column, any integer (validity is the model's: 3 or 8 are marked accesses); null when empty.</param>
 /// <param name="Device">The <c>device</c> column as written: an endpoint name for hot-add, hot-remove and raise; hex for msi.</param>
 /// <param name="DeviceValue">For msi rows: the parsed hex <c>device</c> (expected ITS DeviceID or requester ID).</param>
-public sealed record TraceRecord(
+public readonly record struct TraceRecord(
     int Row,
     int Line,
     long? Seq,

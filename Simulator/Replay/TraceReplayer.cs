@@ -31,7 +31,10 @@ public sealed record ReplayOptions
     /// <summary>Write the snapshot on a second thread (true), in place (false), or as the trace's length decides (null).</summary>
     internal bool? SnapshotThread { get; init; }
 
-    /// <summary>Called with every outcome as it becomes final, in row order (emitted traces, progress).</summary>
+    /// <summary>
+    /// Called with every outcome as it becomes final, in row order (emitted traces, progress). The outcome is the
+    /// callee's to read during the call only: a long replay reuses it for a later row once it is written.
+    /// </summary>
     public Action<StepOutcome>? OnOutcome { get; init; }
 
     /// <summary>
@@ -78,10 +81,11 @@ public static class TraceReplayer
     private sealed record TraceSource(Func<TraceReader> OpenReader, Func<Stream> OpenBytes, Func<long> Length);
 
     /// <summary>
-    /// Traces from this length on are read, stepped and written on three threads. Measured on two cores: at 1 M
-    /// records (37 MB) the threads cost time (1.24 to 1.49 s against 1.16 to 1.38 s in place, in alternating runs: the
-    /// JIT's and GC's background threads want the second core then); at 10 M (380 MB) a second thread saved a third
-    /// of the wall time.
+    /// Traces from this length on are read and stepped on one thread and written on a second. Measured on two cores:
+    /// at 1 M records (37 MB) the second thread costs time (threaded 1.20, 1.21, 1.38 s against 1.09, 1.09, 1.31 s in
+    /// place, alternating runs: the JIT's and GC's background threads want the second core then); at 10 M (380 MB) it
+    /// saves a third of the wall time. A third thread for reading was dropped: with records as values and outcomes
+    /// reused it gained nothing (10 M records: 3.91 to 4.65 s on two threads against 4.26 to 6.79 s on three).
     /// </summary>
     private const long SnapshotThreadFromBytes = 64L << 20;
 
@@ -124,15 +128,14 @@ public static class TraceReplayer
         using var emitter = options.EmitTrace is { } emitTo ? new TraceEmitter(emitTo, header, model, options.Profile, vmmEnumerate) : null;
         writer.WriteHeader(header.Source, options.Profile, model, session.InitialViolations, enumeration);
 
-        // Long traces: records are read on one thread, stepped on this one, and the snapshot written on a third (see
-        // RecordPrefetcher and SnapshotPipeline). Declared after the reader: disposed (its thread stopped) before it.
+        // Long traces: the snapshot is written on a second thread while this one reads and steps (SnapshotPipeline).
         bool threaded = options.SnapshotThread ?? source.Length() >= SnapshotThreadFromBytes;
         using var pipeline = new SnapshotPipeline(writer, threaded);
-        using var prefetcher = threaded ? new RecordPrefetcher(reader) : null;
+        session.Recycler = pipeline;
         ReplayState? saved = null;
         var ready = new List<StepOutcome>(4);
-        TraceRecord? record;
-        while (prefetcher is not null ? prefetcher.TryRead(out record) : reader.TryRead(out record))
+        TraceRecord record;
+        while (reader.TryRead(out record))
         {
             if (record.Row <= restoredRow)
             {
@@ -212,7 +215,7 @@ public static class TraceReplayer
             {
                 if (save is not null)
                 {
-                    throw SaveAtError(options, Inv($"seq {n} is on rows {save.Row} and {record.Row} of {trace}: ambiguous"));
+                    throw SaveAtError(options, Inv($"seq {n} is on rows {saveRow} and {record.Row} of {trace}: ambiguous"));
                 }
 
                 save = record;
@@ -235,9 +238,9 @@ public static class TraceReplayer
                 throw new InputException(restore.Source, 0, 0, Inv($"the state was saved after row {restore.Row} of {restore.Trace}; {trace} has {rows} data rows"));
             }
 
-            if (restored.Seq != restore.Seq)
+            if (restored.Value.Seq != restore.Seq)
             {
-                throw new InputException(restore.Source, 0, 0, Inv($"the state was saved after row {restore.Row} (seq {SeqText(restore.Seq)}) of {restore.Trace}; row {restore.Row} of {trace} has seq {SeqText(restored.Seq)}: not the same trace"));
+                throw new InputException(restore.Source, 0, 0, Inv($"the state was saved after row {restore.Row} (seq {SeqText(restore.Seq)}) of {restore.Trace}; row {restore.Row} of {trace} has seq {SeqText(restored.Value.Seq)}: not the same trace"));
             }
 
             if (restoreGroupEnd is not null)
@@ -271,14 +274,14 @@ public static class TraceReplayer
     }
 
     /// <summary>Tracks the msi rows right after <paramref name="anchor"/>: returns the last such row so far (null: none).</summary>
-    private static TraceRecord? FollowingMsi(TraceRecord? anchor, TraceRecord? groupEnd, TraceRecord record)
+    private static TraceRecord? FollowingMsi(TraceRecord? anchor, TraceRecord? groupEnd, in TraceRecord record)
     {
-        if (anchor is null || record.Row <= anchor.Row)
+        if (anchor is not { } start || record.Row <= start.Row)
         {
             return groupEnd;
         }
 
-        bool contiguous = record.Row == (groupEnd ?? anchor).Row + 1;
+        bool contiguous = record.Row == (groupEnd ?? start).Row + 1;
         return contiguous && record.Op == TraceOp.Msi ? record : groupEnd;
     }
 

@@ -201,7 +201,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         output.Write('\n');
     }
 
-    private void WriteConfigAccess(TraceRecord record, in ConfigAccessResult access, string? route)
+    private void WriteConfigAccess(in TraceRecord record, in ConfigAccessResult access, string? route)
     {
         var a = access.Address;
         if (record.AddressKind == TraceAddressKind.Numeric)

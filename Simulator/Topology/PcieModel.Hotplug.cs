@@ -100,15 +100,20 @@ public sealed partial class PcieModel
         var control = port.SlotControl;
         var status = port.SlotStatus;
         bool msiEnabled = (port.ReadDword(port.Msi.Offset) & 0x1_0000) != 0;
+        // Bit tests rather than Enum.HasFlag, which boxes until the JIT has optimized the caller.
         bool enabledEvent =
-            (status.HasFlag(SlotStatus.PresenceDetectChanged) && control.HasFlag(SlotControl.PresenceDetectChangedEnable))
-            || (status.HasFlag(SlotStatus.DataLinkLayerStateChanged) && control.HasFlag(SlotControl.DataLinkLayerStateChangedEnable))
-            || (status.HasFlag(SlotStatus.CommandCompleted) && control.HasFlag(SlotControl.CommandCompletedInterruptEnable))
-            || (status.HasFlag(SlotStatus.AttentionButtonPressed) && control.HasFlag(SlotControl.AttentionButtonPressedEnable))
-            || (status.HasFlag(SlotStatus.PowerFaultDetected) && control.HasFlag(SlotControl.PowerFaultDetectedEnable))
-            || (status.HasFlag(SlotStatus.MrlSensorChanged) && control.HasFlag(SlotControl.MrlSensorChangedEnable));
-        return control.HasFlag(SlotControl.HotPlugInterruptEnable) && enabledEvent && msiEnabled;
+            (Has(status, SlotStatus.PresenceDetectChanged) && Has(control, SlotControl.PresenceDetectChangedEnable))
+            || (Has(status, SlotStatus.DataLinkLayerStateChanged) && Has(control, SlotControl.DataLinkLayerStateChangedEnable))
+            || (Has(status, SlotStatus.CommandCompleted) && Has(control, SlotControl.CommandCompletedInterruptEnable))
+            || (Has(status, SlotStatus.AttentionButtonPressed) && Has(control, SlotControl.AttentionButtonPressedEnable))
+            || (Has(status, SlotStatus.PowerFaultDetected) && Has(control, SlotControl.PowerFaultDetectedEnable))
+            || (Has(status, SlotStatus.MrlSensorChanged) && Has(control, SlotControl.MrlSensorChangedEnable));
+        return Has(control, SlotControl.HotPlugInterruptEnable) && enabledEvent && msiEnabled;
     }
+
+    private static bool Has(SlotStatus status, SlotStatus bit) => (status & bit) != 0;
+
+    private static bool Has(SlotControl control, SlotControl bit) => (control & bit) != 0;
 
     private DownstreamPort HotplugPort(string portName)
     {
@@ -135,7 +140,7 @@ public sealed partial class PcieModel
                 RaiseMsi(port, port.Msi, 0, MessageOrigin.Hotplug);
             }
         }
-        else if (hotplugEvent && port.SlotControl.HasFlag(SlotControl.HotPlugInterruptEnable))
+        else if (hotplugEvent && Has(port.SlotControl, SlotControl.HotPlugInterruptEnable))
         {
             RaiseMsi(port, port.Msi, 0, MessageOrigin.Hotplug);
         }

@@ -139,14 +139,18 @@ internal sealed class RouteDescriptions
         // and routing generation (a link, which is all the text depends on, changes the generation).
         if (result.Status == AccessStatus.Completed && result.Function is { } function)
         {
-            if (function.LastRoute is FunctionRoute last && last.Generation == generation && ReferenceEquals(last.RootComplex, result.RootComplex))
+            var last = function.LastRoute as FunctionRoute;
+            if (last is not null && last.Generation == generation && ReferenceEquals(last.RootComplex, result.RootComplex))
             {
-                return last.Text;
+                return last.Text!;
             }
 
-            var text = DescribeByKey(result);
-            function.LastRoute = new FunctionRoute(text, result.RootComplex, generation);
-            return text;
+            // One holder per function, refilled when the generation moves (hot-plug storms move it often).
+            last ??= (FunctionRoute)(function.LastRoute = new FunctionRoute());
+            last.Text = DescribeByKey(result);
+            last.RootComplex = result.RootComplex;
+            last.Generation = generation;
+            return last.Text;
         }
 
         return DescribeByKey(result);
@@ -182,7 +186,12 @@ internal sealed class RouteDescriptions
     private readonly record struct Key(PcieFunction? Bottom, RootComplex? RootComplex, AccessStatus Status, RouteFailure Failure);
 
     /// <summary>What <see cref="PcieFunction.LastRoute"/> holds.</summary>
-    private sealed record FunctionRoute(RouteText Text, RootComplex? RootComplex, long Generation);
+    private sealed class FunctionRoute
+    {
+        public RouteText? Text;
+        public RootComplex? RootComplex;
+        public long Generation = -1;
+    }
 }
 
 /// <summary>A route as text: whole (<see cref="RoutePath.AppendTo"/>) and in the text snapshot's form (<see cref="RoutePath.AppendShortTo"/>).</summary>
