@@ -21,6 +21,9 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
     private readonly BatchChannel<StepOutcome>? channel;
     private readonly Thread? thread;
     private volatile ExceptionDispatchInfo? failure;
+
+    // In place: outcomes written, for reuse.
+    private readonly Stack<StepOutcome> written = new();
     private bool completed;
 
     /// <param name="threaded">False: every outcome is written in place, at once (short traces).</param>
@@ -45,6 +48,7 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
         if (channel is null)
         {
             writer.WriteStep(outcome);
+            written.Push(outcome);
         }
         else if (!channel.Add(outcome))
         {
@@ -54,15 +58,15 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
     }
 
     /// <summary>
-    /// An outcome the writer has written and let go of (replay thread only): the writer gives back each batch after
-    /// writing all of it. None when not threaded: written in place, an outcome is still the caller's.
+    /// An outcome the writer has written and let go of (replay thread only). Threaded, the writer gives back each
+    /// batch after writing all of it; in place, an outcome is free once written and the caller's hooks (emitted trace,
+    /// <see cref="ReplayOptions.OnOutcome"/>) have seen it, which happens before the next step asks.
     /// </summary>
     public bool TryReuse(out StepOutcome outcome)
     {
         if (channel is null)
         {
-            outcome = null!;
-            return false;
+            return written.TryPop(out outcome!);
         }
 
         return channel.TryReuse(out outcome);

@@ -31,6 +31,9 @@ public sealed record ReplayOptions
     /// <summary>Write the snapshot on a second thread (true), in place (false), or as the trace's length decides (null).</summary>
     internal bool? SnapshotThread { get; init; }
 
+    /// <summary>Reuse step outcomes once written (false: a new one every step; tests compare the two).</summary>
+    internal bool ReuseOutcomes { get; init; } = true;
+
     /// <summary>
     /// Called with every outcome as it becomes final, in row order (emitted traces, progress). The outcome is the
     /// callee's to read during the call only: a long replay reuses it for a later row once it is written.
@@ -131,7 +134,7 @@ public static class TraceReplayer
         // Long traces: the snapshot is written on a second thread while this one reads and steps (SnapshotPipeline).
         bool threaded = options.SnapshotThread ?? source.Length() >= SnapshotThreadFromBytes;
         using var pipeline = new SnapshotPipeline(writer, threaded);
-        session.Recycler = pipeline;
+        session.Recycler = options.ReuseOutcomes ? pipeline : null;
         ReplayState? saved = null;
         var ready = new List<StepOutcome>(4);
         TraceRecord record;
