@@ -29,6 +29,42 @@ public partial class TraceReaderTests
         Assert.That(Single("op,address,width\nread,0x0,4\n").Width, Is.EqualTo(4), "a line shorter than a block");
     }
 
+    /// <summary>
+    /// Port, device and note texts are kept and handed out again when a later row has the same text: 300 distinct
+    /// names (more than the reader keeps, so entries collide and are replaced) each come back exactly as written, and
+    /// the names of a row read again on the next row are the strings read before.
+    /// </summary>
+    [Test]
+    public void names_read_again_are_the_same_text_whatever_the_collisions()
+    {
+        var text = new System.Text.StringBuilder(AllColumns);
+        int row = 0;
+        for (int round = 0; round < 3; round++)
+        {
+            for (int i = 0; i < 300; i++)
+            {
+                row++;
+                text.Append(System.Globalization.CultureInfo.InvariantCulture, $"{row},hot-add,,,,rp{i},ep{i % 7},note {i % 5}\n");
+            }
+        }
+
+        var records = ReadAll(text.ToString());
+        Assert.That(records, Has.Count.EqualTo(900));
+        for (int k = 0; k < records.Count; k++)
+        {
+            int i = k % 300;
+            Assert.That((records[k].Port, records[k].Device, records[k].Note), Is.EqualTo(($"rp{i}", $"ep{i % 7}", $"note {i % 5}")), $"row {k + 1}");
+        }
+
+        var again = ReadAll(AllColumns + "1,hot-add,,,,rp0,nvme0,storm\n2,hot-remove,,,,rp0,nvme0,storm\n");
+        Assert.Multiple(() =>
+        {
+            Assert.That(again[1].Port, Is.SameAs(again[0].Port));
+            Assert.That(again[1].Device, Is.SameAs(again[0].Device));
+            Assert.That(again[1].Note, Is.SameAs(again[0].Note));
+        });
+    }
+
     [Test]
     public void every_op_is_read_with_its_fields()
     {

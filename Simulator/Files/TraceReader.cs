@@ -53,6 +53,13 @@ public sealed class TraceReader : IDisposable
     private int[] fieldLength = new int[8];
     private int fieldCount;
     private char[] unquoted = new char[256];
+
+    /// <summary>
+    /// Port, device and note texts read before: a trace names the same few ports and endpoints over and over, so a
+    /// row naming one again allocates nothing. Pairs of entries chosen by a hash of the text, each pair keeping its
+    /// two texts used last.
+    /// </summary>
+    private readonly string?[] texts = new string?[256];
     private int row;
     private bool disposed;
 
@@ -529,14 +536,14 @@ public sealed class TraceReader : IDisposable
         if (Present(text, line, op, Port, rules.Port, out var portText))
         {
             CheckName(line, Port, portText);
-            port = portText.ToString();
+            port = Text(portText);
         }
 
         string? device = null;
         ulong? deviceValue = null;
         if (Present(text, line, op, Device, rules.Device, out var deviceText))
         {
-            device = deviceText.ToString();
+            device = Text(deviceText);
             if (op == TraceOp.Msi)
             {
                 deviceValue = TraceFormat.TryParseHex(deviceText, out ulong d)
@@ -550,7 +557,33 @@ public sealed class TraceReader : IDisposable
         }
 
         var noteText = Field(text, Note);
-        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, noteText.IsEmpty ? null : noteText.ToString());
+        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, noteText.IsEmpty ? null : Text(noteText));
+    }
+
+    /// <summary><paramref name="text"/> as a string: the one made when it was last read, if still known.</summary>
+    private string Text(ReadOnlySpan<char> text)
+    {
+        // FNV-1a over the characters picks a pair of entries; the pair keeps the two texts used last.
+        uint hash = 2166136261;
+        foreach (char c in text)
+        {
+            hash = (hash ^ c) * 16777619;
+        }
+
+        int first = (int)(hash % (uint)texts.Length) & ~1;
+        if (texts[first] is { } recent && text.SequenceEqual(recent))
+        {
+            return recent;
+        }
+
+        if (texts[first + 1] is { } older && text.SequenceEqual(older))
+        {
+            (texts[first], texts[first + 1]) = (older, texts[first]);
+            return older;
+        }
+
+        texts[first + 1] = texts[first];
+        return texts[first] = text.ToString();
     }
 
     /// <summary>

@@ -359,7 +359,7 @@ public sealed partial class ReplaySession
 
             if (e is MessageEvent { Message.Source: var from } sent && (from.Command & (ushort)CommandRegister.BusMasterEnable) == 0)
             {
-                outcome.Notes.Add($"MSI sent by {from.Name} with Bus Master Enable clear (OpenVMM does not gate MSI on it; outside §6.7)");
+                outcome.Notes.Add(BusMasterNote(from));
             }
         }
 
@@ -376,6 +376,20 @@ public sealed partial class ReplaySession
             HotplugRuleChecker.CheckEmptyRead(empty.Name, read.Value, read.Width, outcome.Violations);
         }
     }
+
+    /// <summary>The note for an MSI sent with Bus Master Enable clear, made once per function (generated storms send thousands).</summary>
+    private string BusMasterNote(PcieFunction from)
+    {
+        if (!busMasterNotes.TryGetValue(from, out string? note))
+        {
+            note = $"MSI sent by {from.Name} with Bus Master Enable clear (OpenVMM does not gate MSI on it; outside §6.7)";
+            busMasterNotes.Add(from, note);
+        }
+
+        return note;
+    }
+
+    private readonly Dictionary<PcieFunction, string> busMasterNotes = [];
 
     // Reused from step to step (a replay is one step at a time): the ports a step touched, its hotplug messages per port.
     private readonly List<DownstreamPort> touchedPorts = [];
