@@ -95,69 +95,128 @@ public class RoutingTableTests
     public void cache_matches_the_walk_through_random_reprogramming_ari_hotplug_and_reset()
     {
         var model = Topo.Build(Topology);
-        var bridges = Bridges(model);
-        var slots = model.Ports.Where(p => p.HotplugCapable).ToList();
         var random = new SplitMix64(2024);
         Enumerate(model);
         for (int step = 0; step < 400; step++)
         {
-            string what;
-            switch (random.Below(10))
+            AssertCacheMatchesWalk(model, RandomChange(model, random, step));
+        }
+    }
+
+    /// <summary>
+    /// The replay's route texts, kept per function and root complex until that root complex's routing changes, against
+    /// texts made afresh: through the same random changes in both root complexes (a change in one leaves the other's
+    /// texts kept), every (bus, devfn) of both gets the text its route has now.
+    /// </summary>
+    [Test]
+    public void kept_route_texts_match_fresh_ones_through_random_changes_in_two_root_complexes()
+    {
+        var model = Topo.Build(Topology);
+        var random = new SplitMix64(77);
+        var kept = new RouteDescriptions();
+        Enumerate(model);
+        for (int step = 0; step < 300; step++)
+        {
+            string what = RandomChange(model, random, step);
+            foreach (var rc in model.RootComplexes)
             {
-                case < 5:
+                for (int bus = rc.StartBus; bus <= rc.EndBus; bus++)
                 {
-                    // Any bus numbers at all, written straight into the bridge: proper, overlapping, inverted, 0..0.
-                    var bridge = bridges[(int)random.Below((uint)bridges.Count)];
-                    uint secondary = random.Below(128);
-                    uint subordinate = random.Chance(1, 4) ? secondary : random.Chance(1, 5) ? 0 : random.Below(128);
-                    bridge.Write(0x18, 4, (subordinate << 16) | (secondary << 8));
-                    what = string.Create(CultureInfo.InvariantCulture, $"step {step}: {bridge.Name} buses {secondary:x2}-{subordinate:x2}");
-                    break;
-                }
-
-                case 5:
-                {
-                    var port = model.Ports[(int)random.Below((uint)model.Ports.Count)];
-                    uint ari = random.Chance(1, 2) ? BridgeFunction.AriForwardingEnableBit : 0;
-                    port.Write(port.Pcie.Offset + 0x28, 2, ari);
-                    what = string.Create(CultureInfo.InvariantCulture, $"step {step}: {port.Name} ARI {ari}");
-                    break;
-                }
-
-                case 6:
-                case 7:
-                {
-                    var port = slots[(int)random.Below((uint)slots.Count)];
-                    if (port.Child is Endpoint plugged)
+                    foreach (byte devfn in Devfns)
                     {
-                        model.HotRemove(port.Name);
-                        what = $"step {step}: hot-remove {plugged.Name} from {port.Name}";
+                        var result = model.Read(rc, (byte)bus, devfn, 0, 4);
+                        string text = kept.Describe(result, result.RootComplex?.RoutingGeneration ?? model.RoutingGeneration).Full;
+                        if (text != RoutePath.Describe(result))
+                        {
+                            Assert.Fail(string.Create(CultureInfo.InvariantCulture, $"{what}: {rc.Name} bus {bus:x2} devfn {devfn:x2}: kept '{text}', now '{RoutePath.Describe(result)}'"));
+                        }
                     }
-                    else if (port.Child is null && model.Endpoints.FirstOrDefault(e => e.Port is null) is { } spare)
-                    {
-                        model.HotAdd(port.Name, spare.Name);
-                        what = $"step {step}: hot-add {spare.Name} to {port.Name}";
-                    }
-                    else
-                    {
-                        what = $"step {step}: nothing on {port.Name}";
-                    }
-
-                    break;
                 }
+            }
+        }
+    }
 
-                case 8:
-                    Enumerate(model);
-                    what = $"step {step}: enumeration";
-                    break;
-                default:
-                    model.Reset();
-                    what = $"step {step}: reset";
-                    break;
+    /// <summary>An endpoint moved to another port of the same root complex is described where it is now.</summary>
+    [Test]
+    public void a_moved_endpoint_gets_the_route_text_of_its_new_port()
+    {
+        var model = Topo.Build(Topology);
+        Enumerate(model);
+        var kept = new RouteDescriptions();
+        var rc = model.RootComplexes[0];
+        string Text(string port)
+        {
+            var result = model.Read(rc, model.FindPort(port)!.SecondaryBus, 0, 0, 4);
+            return kept.Describe(result, result.RootComplex!.RoutingGeneration).Full;
+        }
+
+        Assert.That(Text("sw1-downstream-1"), Does.EndWith("sw1-downstream-1 (T1) > ep1 (T0)"));
+        model.HotRemove("sw1-downstream-1");
+        model.HotAdd("sw0-downstream-1", "ep1");
+        Assert.That(Text("sw0-downstream-1"), Does.EndWith("sw0-downstream-1 (T1) > ep1 (T0)"));
+    }
+
+    /// <summary>One random routing change: bus numbers, ARI, a hot-add or hot-remove, an enumeration or a reset.</summary>
+    private static string RandomChange(PcieModel model, SplitMix64 random, int step)
+    {
+        var bridges = Bridges(model);
+        var slots = model.Ports.Where(p => p.HotplugCapable).ToList();
+        string what;
+        switch (random.Below(10))
+        {
+            case < 5:
+            {
+                // Any bus numbers at all, written straight into the bridge: proper, overlapping, inverted, 0..0.
+                var bridge = bridges[(int)random.Below((uint)bridges.Count)];
+                uint secondary = random.Below(128);
+                uint subordinate = random.Chance(1, 4) ? secondary : random.Chance(1, 5) ? 0 : random.Below(128);
+                bridge.Write(0x18, 4, (subordinate << 16) | (secondary << 8));
+                what = string.Create(CultureInfo.InvariantCulture, $"step {step}: {bridge.Name} buses {secondary:x2}-{subordinate:x2}");
+                break;
             }
 
-            AssertCacheMatchesWalk(model, what);
+            case 5:
+            {
+                var port = model.Ports[(int)random.Below((uint)model.Ports.Count)];
+                uint ari = random.Chance(1, 2) ? BridgeFunction.AriForwardingEnableBit : 0;
+                port.Write(port.Pcie.Offset + 0x28, 2, ari);
+                what = string.Create(CultureInfo.InvariantCulture, $"step {step}: {port.Name} ARI {ari}");
+                break;
+            }
+
+            case 6:
+            case 7:
+            {
+                var port = slots[(int)random.Below((uint)slots.Count)];
+                if (port.Child is Endpoint plugged)
+                {
+                    model.HotRemove(port.Name);
+                    what = $"step {step}: hot-remove {plugged.Name} from {port.Name}";
+                }
+                else if (port.Child is null && model.Endpoints.FirstOrDefault(e => e.Port is null) is { } spare)
+                {
+                    model.HotAdd(port.Name, spare.Name);
+                    what = $"step {step}: hot-add {spare.Name} to {port.Name}";
+                }
+                else
+                {
+                    what = $"step {step}: nothing on {port.Name}";
+                }
+
+                break;
+            }
+
+            case 8:
+                Enumerate(model);
+                what = $"step {step}: enumeration";
+                break;
+            default:
+                model.Reset();
+                what = $"step {step}: reset";
+                break;
         }
+
+        return what;
     }
 
     [Test]

@@ -32,6 +32,12 @@ public abstract class BridgeFunction : PcieFunction
         Pcie = pcie;
     }
 
+    /// <summary>
+    /// The root complex whose hierarchy this bridge is in (set when the model is built; switches never move): a
+    /// routing change here reaches only that root complex's routing.
+    /// </summary>
+    internal Topology.RootComplex? Hierarchy { get; set; }
+
     /// <summary>This port's PCI Express capability.</summary>
     public PciExpressCapability Pcie { get; }
 
@@ -74,7 +80,7 @@ public abstract class BridgeFunction : PcieFunction
     public override void Reset()
     {
         base.Reset();
-        Host?.RoutingChanged();
+        Host?.RoutingChanged(this);
     }
 
     protected override void OnHookedWrite(RegisterHook hook, int index, uint data, uint lanes)
@@ -91,7 +97,7 @@ public abstract class BridgeFunction : PcieFunction
         };
         if (((old ^ Config.Read(index)) & routingBits) != 0)
         {
-            Host?.RoutingChanged();
+            Host?.RoutingChanged(this);
         }
     }
 

@@ -125,8 +125,8 @@ public abstract class PcieFunction
 /// <summary>What a function tells the model it lives in.</summary>
 internal interface IFunctionHost
 {
-    /// <summary>Bus numbers, ARI forwarding or a link changed: routing must follow.</summary>
-    void RoutingChanged();
+    /// <summary>Bus numbers, ARI forwarding or a link of <paramref name="bridge"/> changed: routing must follow.</summary>
+    void RoutingChanged(BridgeFunction bridge);
 
     /// <summary>An MSI-relevant register of <paramref name="function"/> changed (enable, address, data, mask).</summary>
     void MessageStateChanged(PcieFunction function);

@@ -109,7 +109,7 @@ public sealed partial class ReplaySession
         }
 
         outcome.Access = result;
-        outcome.RouteText = routes.Describe(result, Model.RoutingGeneration);
+        outcome.RouteText = routes.Describe(result, result.RootComplex?.RoutingGeneration ?? Model.RoutingGeneration);
         if (!isWrite)
         {
             outcome.ValueRead = result.Value;

@@ -8,10 +8,32 @@ public sealed partial class PcieModel
 {
     private long routingGeneration;
 
-    /// <summary>Counts routing changes (bus numbers, ARI forwarding, links); lets routing caches know they are stale.</summary>
+    /// <summary>Counts routing changes (bus numbers, ARI forwarding, links) anywhere in the model.</summary>
     public long RoutingGeneration => routingGeneration;
 
-    internal void RoutingChanged() => routingGeneration++;
+    /// <summary>Routing may have changed everywhere (a build, a reset, a restored state).</summary>
+    internal void RoutingChanged()
+    {
+        routingGeneration++;
+        foreach (var rc in rootComplexes)
+        {
+            rc.RoutingGeneration++;
+        }
+    }
+
+    /// <summary>Routing changed at <paramref name="bridge"/>: only its root complex's tables and route texts go stale.</summary>
+    void IFunctionHost.RoutingChanged(BridgeFunction bridge)
+    {
+        if (bridge.Hierarchy is { } rc)
+        {
+            routingGeneration++;
+            rc.RoutingGeneration++;
+        }
+        else
+        {
+            RoutingChanged();
+        }
+    }
 
     /// <summary>
     /// Finds the function a configuration request for (bus, devfn) on <paramref name="rc"/> reaches, or why none does:
@@ -27,9 +49,9 @@ public sealed partial class PcieModel
         }
 
         var table = rc.Routing;
-        if (table.Generation != routingGeneration)
+        if (table.Generation != rc.RoutingGeneration)
         {
-            table.Build(rc, routingGeneration);
+            table.Build(rc, rc.RoutingGeneration);
         }
 
         ref readonly var route = ref table.Routes[bus];

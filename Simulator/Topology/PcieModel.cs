@@ -81,6 +81,14 @@ public sealed partial class PcieModel : IFunctionHost
             parent.SetPresence(true, latchEvents: false);
         }
 
+        foreach (var rc in rootComplexes)
+        {
+            foreach (var port in rc.RootPorts)
+            {
+                SetHierarchy(port, rc);
+            }
+        }
+
         var endpoints = new List<Endpoint>();
         foreach (var epSpec in spec.Endpoints)
         {
@@ -170,7 +178,19 @@ public sealed partial class PcieModel : IFunctionHost
         MemoryDecodeChanged();
     }
 
-    void IFunctionHost.RoutingChanged() => RoutingChanged();
+    /// <summary>Marks <paramref name="port"/> and every switch port below it as in <paramref name="rc"/>'s hierarchy.</summary>
+    private static void SetHierarchy(DownstreamPort port, RootComplex rc)
+    {
+        port.Hierarchy = rc;
+        if (port.Child is PcieSwitch below)
+        {
+            below.Upstream.Hierarchy = rc;
+            foreach (var downstream in below.DownstreamPorts)
+            {
+                SetHierarchy(downstream, rc);
+            }
+        }
+    }
 
     private void Register(DownstreamPort port)
     {

@@ -53,4 +53,10 @@ public sealed class RootComplex
 
     /// <summary>Where a request for each bus other than the start bus ends (built and rebuilt by the model).</summary>
     internal RoutingTable Routing { get; } = new();
+
+    /// <summary>
+    /// Counts routing changes in this root complex's hierarchy (bus numbers, ARI forwarding, links): its routing table
+    /// and the route texts of its functions are stale when it moves. Other root complexes' changes leave it alone.
+    /// </summary>
+    internal long RoutingGeneration { get; set; }
 }

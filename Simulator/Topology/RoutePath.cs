@@ -132,7 +132,7 @@ internal sealed class RouteDescriptions
     private DownstreamPort? lastPort;
     private RouteText? lastText;
 
-    /// <param name="generation">The model's <see cref="PcieModel.RoutingGeneration"/>: links and bus numbers as they are.</param>
+    /// <param name="generation">The access's <see cref="RootComplex.RoutingGeneration"/>: its links and bus numbers as they are.</param>
     public RouteText Describe(in ConfigAccessResult result, long generation)
     {
         // The usual case, a completed access: the text kept on the function, when made for the same root complex
