@@ -46,7 +46,7 @@ public sealed partial class ReplaySession
 
     public ReplayCounters Counters { get; } = new();
 
-    /// <summary>Where outcomes already written can be had back for reuse (the replay's snapshot thread), or null.</summary>
+    /// <summary>Where outcomes already written can be had back for reuse (the replay's snapshot pipeline, threaded or in place), or null.</summary>
     internal IOutcomeRecycler? Recycler { get; set; }
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace PcieSim.Replay;
 /// write), the events it caused, recorded values that differ from the model, notes and §6.7 violations.
 /// </summary>
 /// <remarks>
-/// A long replay reuses outcomes once they are written (see <see cref="ReplayOptions.OnOutcome"/>): a plain access
+/// A replay reuses outcomes once they are written, in place or on its snapshot thread (see <see cref="ReplayOptions.OnOutcome"/>): a plain access
 /// then allocates nothing.
 /// </remarks>
 public sealed class StepOutcome

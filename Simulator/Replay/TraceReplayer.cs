@@ -36,7 +36,7 @@ public sealed record ReplayOptions
 
     /// <summary>
     /// Called with every outcome as it becomes final, in row order (emitted traces, progress). The outcome is the
-    /// callee's to read during the call only: a long replay reuses it for a later row once it is written.
+    /// callee's to read during the call only: the replay reuses it for a later row once it is written.
     /// </summary>
     public Action<StepOutcome>? OnOutcome { get; init; }
 
