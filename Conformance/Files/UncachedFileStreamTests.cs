@@ -86,6 +86,41 @@ public class UncachedFileStreamTests
     }
 
     [Test]
+    public void A_write_that_fails_on_the_writer_thread_is_thrown_by_the_next_call()
+    {
+        // /dev/full refuses every write with ENOSPC: the first full buffer fails on the writer thread.
+        Assume.That(File.Exists("/dev/full"), "needs /dev/full (Linux)");
+        var stream = new UncachedFileStream("/dev/full", 4096);
+        stream.Write(new byte[4096]);
+        Assert.That(() =>
+        {
+            for (int i = 0; i < 4; i++)
+            {
+                stream.Write(new byte[4096]);
+            }
+        }, Throws.InstanceOf<IOException>());
+        Assert.That(() => stream.Flush(), Throws.InstanceOf<IOException>(), "a failure stays reported");
+        Assert.That(stream.Dispose, Throws.InstanceOf<IOException>());
+        Assert.That(stream.CanWrite, Is.False, "disposed even though the last write failed");
+    }
+
+    [Test]
+    public void Flush_waits_until_the_whole_blocks_are_in_the_file()
+    {
+        byte[] data = Pattern(3 * 4096 + 100);
+        string path = TestTemp.NewFilePath("flush-waits.bin");
+        using (var stream = new UncachedFileStream(path, 4096))
+        {
+            stream.Write(data);
+            stream.Flush();
+            // The stream holds the file's lock, so only its length can be looked at before disposal.
+            Assert.That(new FileInfo(path).Length, Is.EqualTo(3 * 4096));
+        }
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(data));
+    }
+
+    [Test]
     public void It_neither_reads_nor_seeks()
     {
         using var stream = new UncachedFileStream(TestTemp.NewFilePath("write-only.bin"));
