@@ -31,9 +31,11 @@ public sealed class UncachedFileStream : Stream
     private readonly SafeFileHandle handle;
     private readonly byte[] storage;
 
-    /// <summary>Where the two aligned halves of <see cref="storage"/> start: one fills while the other is written.</summary>
-    private readonly int[] halves = new int[2];
+    /// <summary>Where the first of the two aligned halves of <see cref="storage"/> starts: one fills while the other is written.</summary>
+    private readonly int start;
     private readonly int capacity;
+
+    /// <summary>The half being filled, 0 or 1.</summary>
     private int filling;
     private int used;
 
@@ -67,8 +69,7 @@ public sealed class UncachedFileStream : Stream
         capacity = (bufferSize + Alignment - 1) / Alignment * Alignment;
         // A pinned array never moves, so aligned windows into it stay aligned for the stream's life.
         storage = GC.AllocateUninitializedArray<byte>(2 * capacity + Alignment, pinned: true);
-        halves[0] = AlignedStart(storage);
-        halves[1] = halves[0] + capacity;
+        start = AlignedStart(storage);
         direct = tryDirect && TrySetDirect(handle, true);
     }
 
@@ -97,7 +98,7 @@ public sealed class UncachedFileStream : Stream
         while (!buffer.IsEmpty)
         {
             int n = Math.Min(buffer.Length, capacity - used);
-            buffer[..n].CopyTo(storage.AsSpan(halves[filling] + used, n));
+            buffer[..n].CopyTo(storage.AsSpan(Half(filling) + used, n));
             used += n;
             buffer = buffer[n..];
             if (used == capacity)
@@ -147,7 +148,7 @@ public sealed class UncachedFileStream : Stream
                         direct = false;
                     }
 
-                    WriteAt(storage.AsSpan(halves[filling], used), fileOffset);
+                    WriteAt(storage.AsSpan(Half(filling), used), fileOffset);
                     fileOffset += used;
                     used = 0;
                 }
@@ -174,7 +175,7 @@ public sealed class UncachedFileStream : Stream
         }
 
         WaitForWriter();
-        pendingStart = halves[filling];
+        pendingStart = Half(filling);
         pendingLength = whole;
         pendingOffset = fileOffset;
         fileOffset += whole;
@@ -187,10 +188,12 @@ public sealed class UncachedFileStream : Stream
         handedOver.Release();
         int rest = used - whole;
         int next = 1 - filling;
-        storage.AsSpan(halves[filling] + whole, rest).CopyTo(storage.AsSpan(halves[next]));
+        storage.AsSpan(Half(filling) + whole, rest).CopyTo(storage.AsSpan(Half(next)));
         filling = next;
         used = rest;
     }
+
+    private int Half(int half) => start + (half * capacity);
 
     /// <summary>Waits until the writer thread is idle (taking its idle permit) and rethrows a write that failed.</summary>
     private void WaitForWriter()
