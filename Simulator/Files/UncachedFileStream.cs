@@ -103,7 +103,7 @@ public sealed class UncachedFileStream : Stream
             buffer = buffer[n..];
             if (used == capacity)
             {
-                HandOverWholeBlocks();
+                WriteWholeBlocks(behind: true);
             }
         }
     }
@@ -114,9 +114,7 @@ public sealed class UncachedFileStream : Stream
     public override void Flush()
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        HandOverWholeBlocks();
-        WaitForWriter();
-        writerIdle.Release();
+        WriteWholeBlocks(behind: false);
     }
 
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
@@ -137,8 +135,7 @@ public sealed class UncachedFileStream : Stream
         {
             if (disposing)
             {
-                HandOverWholeBlocks();
-                WaitForWriter();
+                WriteWholeBlocks(behind: false);
                 if (used > 0)
                 {
                     // The tail is shorter than a block: direct I/O cannot write it, the cache can.
@@ -163,29 +160,47 @@ public sealed class UncachedFileStream : Stream
     }
 
     /// <summary>
-    /// Hands the whole blocks of the filling half to the writer thread (started on first use) and goes on filling
-    /// the other half, to which the partial block left over moves.
+    /// Writes the whole blocks of the filling half and goes on filling the other half, to which the partial block left
+    /// over moves. Behind: the writer thread (started on first use) writes them while the caller goes on. Otherwise
+    /// the caller writes them and returns when they are written, as Flush and Dispose need, so a file that never
+    /// fills a buffer never starts the thread.
     /// </summary>
-    private void HandOverWholeBlocks()
+    private void WriteWholeBlocks(bool behind)
     {
         int whole = used / Alignment * Alignment;
+        WaitForWriter();
         if (whole == 0)
         {
+            writerIdle.Release();
             return;
         }
 
-        WaitForWriter();
-        pendingStart = Half(filling);
-        pendingLength = whole;
-        pendingOffset = fileOffset;
-        fileOffset += whole;
-        if (writer is null)
+        if (behind)
         {
-            writer = new Thread(WriteBehind) { IsBackground = true, Name = "pciesim file writer" };
-            writer.Start();
+            pendingStart = Half(filling);
+            pendingLength = whole;
+            pendingOffset = fileOffset;
+            if (writer is null)
+            {
+                writer = new Thread(WriteBehind) { IsBackground = true, Name = "pciesim file writer" };
+                writer.Start();
+            }
+
+            handedOver.Release();
+        }
+        else
+        {
+            try
+            {
+                WriteAt(storage.AsSpan(Half(filling), whole), fileOffset);
+            }
+            finally
+            {
+                writerIdle.Release();
+            }
         }
 
-        handedOver.Release();
+        fileOffset += whole;
         int rest = used - whole;
         int next = 1 - filling;
         storage.AsSpan(Half(filling) + whole, rest).CopyTo(storage.AsSpan(Half(next)));
