@@ -49,6 +49,9 @@ public sealed class TraceReader : IDisposable
     private readonly string source;
     private readonly int[] columnIndex = new int[8];
     private readonly int fieldLimit;
+
+    /// <summary>The header is <c>seq,op,address,width,value,port,device</c>, perhaps then <c>note</c>: the columns <see cref="TryParsePlainAccess"/> reads.</summary>
+    private readonly bool plainAccessColumns;
     private int[] fieldStart = new int[8];
     private int[] fieldLength = new int[8];
     private int fieldCount;
@@ -67,6 +70,12 @@ public sealed class TraceReader : IDisposable
     /// <param name="source">The file name for messages (no directory).</param>
     /// <exception cref="InputException">The text before the first data row is not a valid trace header.</exception>
     public TraceReader(TextReader reader, string source)
+        : this(reader, source, plainAccessPass: true)
+    {
+    }
+
+    /// <param name="plainAccessPass">False: every row takes the general path (tests compare the two).</param>
+    internal TraceReader(TextReader reader, string source, bool plainAccessPass)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(source);
@@ -76,6 +85,8 @@ public sealed class TraceReader : IDisposable
         {
             Header = ReadHeader();
             fieldLimit = Header.ColumnNames.Count;
+            plainAccessColumns = plainAccessPass && columnIndex[Seq] == 0 && columnIndex[Op] == 1 && columnIndex[Address] == 2 && columnIndex[Width] == 3
+                && columnIndex[Value] == 4 && columnIndex[Port] == 5 && columnIndex[Device] == 6 && fieldLimit is 7 or 8;
         }
         catch
         {
@@ -85,6 +96,9 @@ public sealed class TraceReader : IDisposable
     }
 
     public TraceHeader Header { get; }
+
+    /// <summary>Rows read by the one-pass path for plain reads and writes (<see cref="TryParsePlainAccess"/>).</summary>
+    internal long PlainAccessRows { get; private set; }
 
     /// <summary>Opens a trace file, shared for reading. The source of messages is the file name.</summary>
     /// <exception cref="InputException">The file does not exist, or its header is invalid.</exception>
@@ -141,8 +155,14 @@ public sealed class TraceReader : IDisposable
                 continue;
             }
 
-            text = Split(text, terminated);
             row++;
+            if (plainAccessColumns && TryParsePlainAccess(text, filter.LinesRead, out record))
+            {
+                PlainAccessRows++;
+                return true;
+            }
+
+            text = Split(text, terminated);
             record = ParseRow(text, filter.LinesRead);
             return true;
         }
@@ -558,6 +578,132 @@ public sealed class TraceReader : IDisposable
 
         var noteText = Field(text, Note);
         return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, noteText.IsEmpty ? null : Text(noteText));
+    }
+
+    /// <summary>
+    /// The row most rows of a trace are, read in one pass: <c>SEQ,read|write,0xADDRESS,1|2|4,[0xVALUE]</c> and then only
+    /// empty fields, under the columns <see cref="plainAccessColumns"/> names. It yields the record <see cref="ParseRow"/>
+    /// would (a differential test holds the two together), or false for anything else, which then takes the general
+    /// path with its checks and messages: another op, a configuration address, a name, a note, a value too wide for
+    /// its width, a decimal or hex number longer than this pass reads, more fields than the header has.
+    /// </summary>
+    private bool TryParsePlainAccess(ReadOnlySpan<char> text, int line, out TraceRecord record)
+    {
+        record = default;
+        int i = 0;
+        long seq = 0;
+        for (; i < text.Length && i < 18; i++)
+        {
+            uint digit = (uint)(text[i] - '0');
+            if (digit > 9)
+            {
+                break;
+            }
+
+            seq = (seq * 10) + digit;
+        }
+
+        if (i == 0 || i >= text.Length || text[i] != ',')
+        {
+            return false;
+        }
+
+        var rest = text[(i + 1)..];
+        TraceOp op;
+        if (rest.StartsWith("read,"))
+        {
+            op = TraceOp.Read;
+            rest = rest[5..];
+        }
+        else if (rest.StartsWith("write,"))
+        {
+            op = TraceOp.Write;
+            rest = rest[6..];
+        }
+        else
+        {
+            return false;
+        }
+
+        if (!TryTakeHex(ref rest, out ulong address) || rest.Length < 3 || rest[0] != ',' || rest[2] != ',')
+        {
+            return false;
+        }
+
+        int width = rest[1] - '0';
+        if (width is not (1 or 2 or 4))
+        {
+            return false;
+        }
+
+        rest = rest[3..];
+        ulong? value = null;
+        if (!rest.IsEmpty && rest[0] != ',')
+        {
+            if (!TryTakeHex(ref rest, out ulong v) || v > (1UL << (8 * width)) - 1)
+            {
+                return false;
+            }
+
+            value = v;
+        }
+        else if (op == TraceOp.Write)
+        {
+            return false;
+        }
+
+        // Only empty fields after the value, and no more than the header has.
+        int fields = 5;
+        foreach (char c in rest)
+        {
+            if (c != ',')
+            {
+                return false;
+            }
+
+            fields++;
+        }
+
+        if (fields > fieldLimit)
+        {
+            return false;
+        }
+
+        record = new TraceRecord(row, line, seq, op, TraceAddressKind.Numeric, address, default, width, value, null, null, null, null);
+        return true;
+    }
+
+    /// <summary><c>0x</c> and 1-16 hex digits at the start of <paramref name="text"/>, which then starts after them.</summary>
+    private static bool TryTakeHex(ref ReadOnlySpan<char> text, out ulong value)
+    {
+        value = 0;
+        if (text.Length < 3 || text[0] != '0' || (text[1] | 0x20) != 'x')
+        {
+            return false;
+        }
+
+        int i = 2;
+        for (; i < text.Length; i++)
+        {
+            char c = text[i];
+            uint digit = (uint)(c - '0');
+            if (digit > 9)
+            {
+                uint letter = (uint)((c | 0x20) - 'a');
+                if (letter > 5)
+                {
+                    break;
+                }
+
+                digit = letter + 10;
+            }
+
+            value = (value << 4) | digit;
+        }
+
+        int digits = i - 2;
+        text = text[i..];
+        return digits is > 0 and <= 16;
     }
 
     /// <summary><paramref name="text"/> as a string: the one made when it was last read, if still known.</summary>

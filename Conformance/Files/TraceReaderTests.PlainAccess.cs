@@ -1,0 +1,136 @@
+using System.Text;
+using PcieSim.Files;
+using PcieSim.Replay;
+
+namespace PcieSim.Conformance.Files;
+
+/// <summary>
+/// The reader's one-pass path for plain read and write rows must read every row exactly as the general path does: the
+/// same record, or the same error at the same line and column. Rows are drawn around the shape the pass takes (and
+/// just outside it) under both headers it serves, and each is read both ways.
+/// </summary>
+public partial class TraceReaderTests
+{
+    private const string PlainHeader = "seq,op,address,width,value,port,device";
+
+    [TestCase(PlainHeader)]
+    [TestCase(PlainHeader + ",note")]
+    public void the_plain_access_pass_reads_every_row_as_the_general_path_does(string header)
+    {
+        const int Seed = 20261121;
+        var random = new Random(Seed);
+        long taken = 0;
+        for (int iteration = 0; iteration < 20_000; iteration++)
+        {
+            string row = PlainishRow(random);
+            string trace = "# topology: --pcie-root-complex rc0\n" + header + "\n" + row + "\n";
+            var general = ReadBothWays(trace, plainAccessPass: false, out _);
+            var onePass = ReadBothWays(trace, plainAccessPass: true, out long inOnePass);
+            if (general != onePass)
+            {
+                Assert.Fail($"seed {Seed}, iteration {iteration}, row '{row}':\n  general:  {general}\n  one pass: {onePass}");
+            }
+
+            taken += inOnePass;
+        }
+
+        Assert.That(taken, Is.GreaterThan(1_000), "the pass itself read a good share of the rows");
+    }
+
+    [Test]
+    public void rows_the_pass_declines_are_read_by_the_general_path()
+    {
+        // A configuration address, a note, no seq, an eight-byte width, a row that stops after its width: each valid,
+        // each declined by the pass and read by the general path.
+        const string Trace = "# topology: --pcie-root-complex rc0\n" + PlainHeader + ",note\n"
+            + "1,read,0000:00:01.0@0x000,4,,,,\n"
+            + "2,write,0x10000004,2,0x6,,,why\n"
+            + ",read,0x1000000a,1,0xff,,,\n"
+            + "4,read,0x10000000,8,,,,\n"
+            + "5,read,0x10000000,4\n";
+        using var reader = Reader(Trace);
+        var records = ReadAll(reader);
+        Assert.Multiple(() =>
+        {
+            Assert.That(reader.PlainAccessRows, Is.Zero);
+            Assert.That(records.Select(r => r.Row), Is.EqualTo(new[] { 1, 2, 3, 4, 5 }));
+            Assert.That(records[2].Seq, Is.Null);
+            Assert.That(records[0].AddressKind, Is.EqualTo(TraceAddressKind.Configuration));
+            Assert.That(records[1].Note, Is.EqualTo("why"));
+            Assert.That((records[2].Address, records[2].Value), Is.EqualTo((0x1000000AUL, (ulong?)0xFF)));
+            Assert.That(records[3].Width, Is.EqualTo(8));
+            Assert.That((records[4].Width, records[4].Value), Is.EqualTo(((int?)4, (ulong?)null)));
+        });
+    }
+
+    /// <summary>What reading a one-row trace gives, as text: the record, or the error with its position.</summary>
+    private static string ReadBothWays(string trace, bool plainAccessPass, out long inOnePass)
+    {
+        inOnePass = 0;
+        TraceReader? reader = null;
+        try
+        {
+            reader = new TraceReader(new StringReader(trace), Source, plainAccessPass);
+            var records = ReadAll(reader);
+            return "record " + string.Join("; ", records.Select(r => r.ToString()));
+        }
+        catch (InputException e)
+        {
+            return $"error {e.Line}:{e.Column}: {e.Message}";
+        }
+        finally
+        {
+            inOnePass = reader?.PlainAccessRows ?? 0;
+            reader?.Dispose();
+        }
+    }
+
+    /// <summary>A row near the plain read or write shape: each field usually right, sometimes just wrong.</summary>
+    private static string PlainishRow(Random random)
+    {
+        var row = new StringBuilder();
+        row.Append(Pick(random, () => Digits(random, random.Next(1, 5)), () => Digits(random, random.Next(17, 21)), () => "", () => "-" + Digits(random, 2), () => "+7", () => " 1"));
+        row.Append(',').Append(Pick(random, () => random.Next(2) == 0 ? "read" : "write", () => "Read", () => "reads", () => "mmio-read", () => "hot-add", () => ""));
+        row.Append(',').Append(Pick(random, () => Hex(random, random.Next(1, 17)), () => Hex(random, 17), () => "0x", () => "0X" + Hex(random, 8)[2..].ToUpperInvariant(), () => "0000:00:00.0@0x0", () => "", () => "x10", () => "0x1g"));
+        row.Append(',').Append(Pick(random, () => "124"[random.Next(3)].ToString(), () => "8", () => "3", () => "04", () => "", () => "-1", () => "44", () => "a"));
+        if (random.Next(8) == 0)
+        {
+            return row.ToString();
+        }
+
+        row.Append(',').Append(Pick(random, () => random.Next(3) == 0 ? "" : Hex(random, random.Next(1, 9)), () => Hex(random, random.Next(9, 18)), () => "0x", () => "1", () => "0xFFFFFFFF", () => "0x100000000"));
+        int more = random.Next(4);
+        for (int i = 0; i < more; i++)
+        {
+            row.Append(',').Append(random.Next(6) == 0 ? Pick(random, () => "rp0", () => "n", () => "\"q\"", () => " ") : "");
+        }
+
+        return row.ToString();
+    }
+
+    /// <summary>Mostly the first choice (a valid plain field), any of them one time in four.</summary>
+    private static string Pick(Random random, params Func<string>[] choices) =>
+        choices[random.Next(4) != 0 ? 0 : random.Next(choices.Length)]();
+
+    private static string Digits(Random random, int count)
+    {
+        var digits = new char[count];
+        for (int i = 0; i < count; i++)
+        {
+            digits[i] = (char)('0' + random.Next(i == 0 && count > 1 ? 1 : 0, 10));
+        }
+
+        return new string(digits);
+    }
+
+    private static string Hex(Random random, int digits)
+    {
+        var text = new StringBuilder("0x");
+        for (int i = 0; i < digits; i++)
+        {
+            text.Append("0123456789abcdefABCDEF"[random.Next(random.Next(4) == 0 ? 22 : 16)]);
+        }
+
+        return text.ToString();
+    }
+}
