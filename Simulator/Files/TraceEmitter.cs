@@ -43,7 +43,7 @@ public sealed class TraceEmitter : IDisposable
     public void Write(StepOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        var record = outcome.Record;
+        ref readonly var record = ref outcome.Record;
         if (record.Op == TraceOp.Msi)
         {
             if (messages.TryDequeue(out var message))

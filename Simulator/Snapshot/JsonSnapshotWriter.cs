@@ -68,7 +68,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
     public void WriteStep(StepOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        var record = outcome.Record;
+        ref readonly var record = ref outcome.Record;
         json.WriteStartObject();
         json.WriteNumber("row", record.Row);
         if (record.Seq is { } seq)

@@ -58,7 +58,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
     public void WriteStep(StepOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
-        var record = outcome.Record;
+        ref readonly var record = ref outcome.Record;
         var line = text;
         line.Clear();
         line.Append('#').AppendDecimal(record.Row);
@@ -395,7 +395,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         _ => "MSI",
     };
 
-    private static void AppendConfig(CharBuffer line, TraceRecord record, in ConfigAccessResult access, string? route)
+    private static void AppendConfig(CharBuffer line, in TraceRecord record, in ConfigAccessResult access, string? route)
     {
         var a = access.Address;
         ushort segment = access.RootComplex?.Segment ?? record.Configuration.Segment;
