@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using PcieSim.Replay;
 
 namespace PcieSim.Files;
@@ -188,21 +189,30 @@ public static class TraceFormat
 
         foreach (char c in digits)
         {
-            int d = c switch
-            {
-                >= '0' and <= '9' => c - '0',
-                >= 'a' and <= 'f' => c - 'a' + 10,
-                >= 'A' and <= 'F' => c - 'A' + 10,
-                _ => -1,
-            };
-            if (d < 0)
+            uint d = HexDigit(c);
+            if (d > 15)
             {
                 return false;
             }
 
-            value = (value << 4) | (uint)d;
+            value = (value << 4) | d;
         }
 
         return true;
+    }
+
+    /// <summary>The value of a hex digit (<c>0-9</c>, <c>a-f</c>, <c>A-F</c>); 16 or more for any other character.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static uint HexDigit(char c)
+    {
+        uint digit = (uint)(c - '0');
+        if (digit <= 9)
+        {
+            return digit;
+        }
+
+        // Only 'A'-'F' and 'a'-'f' land on 'a'-'f' once bit 5 is set.
+        uint letter = (uint)((c | 0x20) - 'a');
+        return letter <= 5 ? letter + 10 : 16;
     }
 }

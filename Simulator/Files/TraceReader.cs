@@ -685,17 +685,10 @@ public sealed class TraceReader : IDisposable
         int i = 2;
         for (; i < text.Length; i++)
         {
-            char c = text[i];
-            uint digit = (uint)(c - '0');
-            if (digit > 9)
+            uint digit = TraceFormat.HexDigit(text[i]);
+            if (digit > 15)
             {
-                uint letter = (uint)((c | 0x20) - 'a');
-                if (letter > 5)
-                {
-                    break;
-                }
-
-                digit = letter + 10;
+                break;
             }
 
             value = (value << 4) | digit;
