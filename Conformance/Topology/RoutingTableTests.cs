@@ -104,7 +104,29 @@ public class RoutingTableTests
     }
 
     /// <summary>
-    /// The replay's route texts, kept per function and root complex until that root complex's routing changes, against
+    /// Several changes between two lookups: a hot-add or hot-remove refills only its port's buses, and such patches
+    /// pile up until the next lookup, or give way to a whole rebuild when bus numbers, ARI or a reset come between.
+    /// </summary>
+    [Test]
+    public void cache_matches_the_walk_through_bursts_of_changes_between_lookups()
+    {
+        var model = Topo.Build(Topology);
+        var random = new SplitMix64(4242);
+        Enumerate(model);
+        for (int step = 0; step < 300; step++)
+        {
+            var changes = new List<string>();
+            for (int n = 1 + (int)random.Below(4); n > 0; n--)
+            {
+                changes.Add(random.Chance(2, 3) ? RandomHotplug(model, random, step) : RandomChange(model, random, step));
+            }
+
+            AssertCacheMatchesWalk(model, string.Join("; ", changes));
+        }
+    }
+
+    /// <summary>
+    /// The replay's route texts, kept per function and root complex and checked again when that root complex's routing changes, against
     /// texts made afresh: through the same random changes in both root complexes (a change in one leaves the other's
     /// texts kept), every (bus, devfn) of both gets the text its route has now.
     /// </summary>
@@ -157,10 +179,29 @@ public class RoutingTableTests
     }
 
     /// <summary>One random routing change: bus numbers, ARI, a hot-add or hot-remove, an enumeration or a reset.</summary>
+    /// <summary>Hot-removes what a random hot-plug slot holds, or hot-adds a spare to it.</summary>
+    private static string RandomHotplug(PcieModel model, SplitMix64 random, int step)
+    {
+        var slots = model.Ports.Where(p => p.HotplugCapable).ToList();
+        var port = slots[(int)random.Below((uint)slots.Count)];
+        if (port.Child is Endpoint plugged)
+        {
+            model.HotRemove(port.Name);
+            return $"step {step}: hot-remove {plugged.Name} from {port.Name}";
+        }
+
+        if (port.Child is null && model.Endpoints.FirstOrDefault(e => e.Port is null) is { } spare)
+        {
+            model.HotAdd(port.Name, spare.Name);
+            return $"step {step}: hot-add {spare.Name} to {port.Name}";
+        }
+
+        return $"step {step}: nothing on {port.Name}";
+    }
+
     private static string RandomChange(PcieModel model, SplitMix64 random, int step)
     {
         var bridges = Bridges(model);
-        var slots = model.Ports.Where(p => p.HotplugCapable).ToList();
         string what;
         switch (random.Below(10))
         {
@@ -186,25 +227,8 @@ public class RoutingTableTests
 
             case 6:
             case 7:
-            {
-                var port = slots[(int)random.Below((uint)slots.Count)];
-                if (port.Child is Endpoint plugged)
-                {
-                    model.HotRemove(port.Name);
-                    what = $"step {step}: hot-remove {plugged.Name} from {port.Name}";
-                }
-                else if (port.Child is null && model.Endpoints.FirstOrDefault(e => e.Port is null) is { } spare)
-                {
-                    model.HotAdd(port.Name, spare.Name);
-                    what = $"step {step}: hot-add {spare.Name} to {port.Name}";
-                }
-                else
-                {
-                    what = $"step {step}: nothing on {port.Name}";
-                }
-
+                what = RandomHotplug(model, random, step);
                 break;
-            }
 
             case 8:
                 Enumerate(model);

@@ -74,14 +74,14 @@ public abstract class DownstreamPort : BridgeFunction
     internal void Link(IPortChild child)
     {
         Child = child;
-        Host?.RoutingChanged(this);
+        Host?.LinkChanged(this);
     }
 
     /// <summary>Unlinks whatever is below the port.</summary>
     internal void Unlink()
     {
         Child = null;
-        Host?.RoutingChanged(this);
+        Host?.LinkChanged(this);
     }
 
     /// <summary>

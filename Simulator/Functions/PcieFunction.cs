@@ -128,6 +128,9 @@ internal interface IFunctionHost
     /// <summary>Bus numbers, ARI forwarding or a link of <paramref name="bridge"/> changed: routing must follow.</summary>
     void RoutingChanged(BridgeFunction bridge);
 
+    /// <summary>What is linked below <paramref name="port"/> changed: routing must follow, for the port's buses only.</summary>
+    void LinkChanged(DownstreamPort port);
+
     /// <summary>An MSI-relevant register of <paramref name="function"/> changed (enable, address, data, mask).</summary>
     void MessageStateChanged(PcieFunction function);
 

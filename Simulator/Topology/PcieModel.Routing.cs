@@ -35,6 +35,21 @@ public sealed partial class PcieModel
         }
     }
 
+    /// <summary>The link below <paramref name="port"/> changed (hot-add, hot-remove): its root complex's routing follows, its table only for the port's buses.</summary>
+    void IFunctionHost.LinkChanged(DownstreamPort port)
+    {
+        if (port.Hierarchy is { } rc)
+        {
+            routingGeneration++;
+            long previous = rc.RoutingGeneration++;
+            rc.Routing.LinkChanged(port, previous, rc.RoutingGeneration);
+        }
+        else
+        {
+            RoutingChanged();
+        }
+    }
+
     /// <summary>
     /// Finds the function a configuration request for (bus, devfn) on <paramref name="rc"/> reaches, or why none does:
     /// the start bus by devfn, any other bus through the root complex's <see cref="RoutingTable"/> (rebuilt first if
@@ -51,7 +66,7 @@ public sealed partial class PcieModel
         var table = rc.Routing;
         if (table.Generation != rc.RoutingGeneration)
         {
-            table.Build(rc, rc.RoutingGeneration);
+            table.Refresh(rc);
         }
 
         ref readonly var route = ref table.Routes[bus];

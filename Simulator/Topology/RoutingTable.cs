@@ -58,17 +58,75 @@ internal sealed class RoutingTable
     /// <summary>The entries, for the hot path (indexed by bus, 256 of them).</summary>
     public BusRoute[] Routes => routes;
 
-    /// <summary>Rebuilds every entry from the live bus numbers and links of <paramref name="rc"/>'s tree.</summary>
-    public void Build(RootComplex rc, long generation)
+    // Links changed since the last build and nothing else did: only the buses patchLo..patchHi (the ranges of the
+    // ports whose links changed) can differ from the live tree, so bringing the table up to patchGeneration refills
+    // those alone. A hot-plug storm then costs the port's few buses per event, not the whole table.
+    private long patchGeneration = -1;
+    private int patchLo;
+    private int patchHi;
+
+    /// <summary>
+    /// Brings the table up to <paramref name="rc"/>'s routing generation from the live bus numbers and links of its
+    /// tree: the patched buses if only links changed since the last refresh, else every bus.
+    /// </summary>
+    public void Refresh(RootComplex rc)
     {
-        Fill(0, 255, BusRoute.Fail(RouteFailure.BusNotClaimed, null));
+        if (patchGeneration == rc.RoutingGeneration)
+        {
+            Fill(rc, patchLo, patchHi);
+        }
+        else
+        {
+            Fill(rc, 0, 255);
+        }
+
+        Generation = rc.RoutingGeneration;
+    }
+
+    /// <summary>
+    /// The link below <paramref name="port"/> changed, which moved its root complex's routing generation from
+    /// <paramref name="previous"/> to <paramref name="generation"/>. A link is only read for the buses of the port's own
+    /// range, so if the table was exact at <paramref name="previous"/> (or only awaited other links' patches) those
+    /// buses are all that is stale; any other change in between leaves the whole table stale.
+    /// </summary>
+    public void LinkChanged(DownstreamPort port, long previous, long generation)
+    {
+        if (Generation == previous)
+        {
+            (patchLo, patchHi) = (256, -1);
+        }
+        else if (patchGeneration != previous)
+        {
+            return;
+        }
+
+        var range = port.AssignedBusRange;
+        if (range.IsProgrammed)
+        {
+            patchLo = Math.Min(patchLo, range.Secondary);
+            patchHi = Math.Max(patchHi, range.Subordinate);
+        }
+
+        patchGeneration = generation;
+    }
+
+    /// <summary>
+    /// Rebuilds the entries of buses <paramref name="lo"/>..<paramref name="hi"/>. Every fill below is clamped to
+    /// lo..hi, so each entry comes out as a build of the whole table makes it.
+    /// </summary>
+    private void Fill(RootComplex rc, int lo, int hi)
+    {
+        if (lo > hi)
+        {
+            return;
+        }
+
+        Fill(lo, hi, BusRoute.Fail(RouteFailure.BusNotClaimed, null));
         var ports = rc.RootPorts;
         for (int i = ports.Count - 1; i >= 0; i--)
         {
-            FillPort(ports[i], 0, 255);
+            FillPort(ports[i], lo, hi);
         }
-
-        Generation = generation;
     }
 
     /// <summary>The buses of <paramref name="port"/>'s range within lo..hi (those the walk sends through it).</summary>
