@@ -140,15 +140,26 @@ internal sealed class RouteDescriptions
         if (result.Status == AccessStatus.Completed && result.Function is { } function)
         {
             var last = function.LastRoute as FunctionRoute;
-            if (last is not null && last.Generation == generation && ReferenceEquals(last.RootComplex, result.RootComplex))
+            if (last is not null && ReferenceEquals(last.RootComplex, result.RootComplex))
             {
-                return last.Text!;
+                if (last.Generation == generation)
+                {
+                    return last.Text!;
+                }
+
+                // The generation moved (hot-plug storms move it often), but the text changes only with an endpoint's port.
+                if (ReferenceEquals(last.Port, (function as Endpoint)?.Port))
+                {
+                    last.Generation = generation;
+                    return last.Text!;
+                }
             }
 
-            // One holder per function, refilled when the generation moves (hot-plug storms move it often).
+            // One holder per function, refilled when its text may have changed.
             last ??= (FunctionRoute)(function.LastRoute = new FunctionRoute());
             last.Text = DescribeByKey(result);
             last.RootComplex = result.RootComplex;
+            last.Port = (function as Endpoint)?.Port;
             last.Generation = generation;
             return last.Text;
         }
@@ -190,6 +201,7 @@ internal sealed class RouteDescriptions
     {
         public RouteText? Text;
         public RootComplex? RootComplex;
+        public DownstreamPort? Port;
         public long Generation = -1;
     }
 }
