@@ -66,9 +66,16 @@ public sealed partial class ReplaySession
     /// <see cref="Step(in TraceRecord)"/> that appends the outcomes now final to <paramref name="ready"/> instead of
     /// returning a collection: the replay's loop reuses one list for every record.
     /// </summary>
-    internal void Step(in TraceRecord record, List<StepOutcome> ready)
+    internal void Step(in TraceRecord record, List<StepOutcome> ready) =>
+        Step(Recycler is not null && Recycler.TryReuse(out var written) ? written.Reuse(record) : new StepOutcome(record), ready);
+
+    /// <summary>An outcome to read the next record into (<see cref="StepOutcome.RecordToRead"/>), then to <see cref="Step(StepOutcome, List{StepOutcome})"/>.</summary>
+    internal StepOutcome NextOutcome() => Recycler is not null && Recycler.TryReuse(out var written) ? written.Clear() : new StepOutcome(default);
+
+    /// <summary>Replays the record <paramref name="outcome"/> holds (from <see cref="NextOutcome"/>), into it.</summary>
+    internal void Step(StepOutcome outcome, List<StepOutcome> ready)
     {
-        var outcome = Recycler is not null && Recycler.TryReuse(out var written) ? written.Reuse(record) : new StepOutcome(record);
+        ref readonly var record = ref outcome.Record;
         Counters.Count(record.Op);
         if (record.Op == TraceOp.Msi)
         {

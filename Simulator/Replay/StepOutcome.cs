@@ -78,10 +78,22 @@ public sealed class StepOutcome
 
     private OutcomeDetails Details => details ??= new();
 
+    /// <summary>
+    /// The record, for the replay's reader to write in place: the replay takes an outcome before it reads the row, so
+    /// a row is not copied again (112 bytes, three of them references the GC must be told about) into its outcome.
+    /// </summary>
+    internal ref TraceRecord RecordToRead => ref record;
+
     /// <summary>Makes this outcome a new one, of <paramref name="next"/>; its lists (emptied) are kept for reuse.</summary>
     internal StepOutcome Reuse(in TraceRecord next)
     {
         record = next;
+        return Clear();
+    }
+
+    /// <summary>Forgets all but the record; the lists (emptied) are kept for reuse.</summary>
+    internal StepOutcome Clear()
+    {
         Access = null;
         RouteText = null;
         ValueRead = null;

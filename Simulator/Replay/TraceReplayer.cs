@@ -137,23 +137,29 @@ public static class TraceReplayer
         session.Recycler = options.ReuseOutcomes ? pipeline : null;
         ReplayState? saved = null;
         var ready = new List<StepOutcome>(4);
-        TraceRecord record;
-        while (reader.TryRead(out record))
+
+        // Each row is read straight into the outcome it will be replayed into.
+        var outcome = session.NextOutcome();
+        while (reader.TryRead(out outcome.RecordToRead))
         {
-            if (record.Row <= restoredRow)
+            int row = outcome.Record.Row;
+            if (row <= restoredRow)
             {
                 continue;
             }
 
-            session.Step(record, ready);
+            long? seq = outcome.Record.Seq;
+            session.Step(outcome, ready);
             Write(ready);
-            if (record.Row == scan.SaveRow)
+            if (row == scan.SaveRow)
             {
                 // The scan made sure no msi row follows: the open step can be closed now.
                 session.Finish(ready);
                 Write(ready);
-                saved = new ReplayState(header.Source, record.Row, record.Seq, model.SaveState(), session.SaveState());
+                saved = new ReplayState(header.Source, row, seq, model.SaveState(), session.SaveState());
             }
+
+            outcome = session.NextOutcome();
         }
 
         session.Finish(ready);
