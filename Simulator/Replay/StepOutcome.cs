@@ -41,7 +41,7 @@ public sealed class StepOutcome
     /// <summary>What an mmio row hit, kept as data: the text is made by whoever prints it (the snapshot's thread).</summary>
     internal MmioHit? Mmio
     {
-        get => details?.Mmio;
+        get => detailsInUse ? details!.Mmio : null;
         set => Details.Mmio = value;
     }
 
@@ -56,19 +56,19 @@ public sealed class StepOutcome
 
     public List<Violation> Violations => Details.Violations ??= [];
 
-    /// <summary>The events without making an empty list.</summary>
-    internal ReadOnlySpan<ModelEvent> EventSpan => CollectionsMarshal.AsSpan(details?.Events);
+    /// <summary>The events without making an empty list (nor reading the lists of a reused outcome when this one has none).</summary>
+    internal ReadOnlySpan<ModelEvent> EventSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Events) : default;
 
-    internal ReadOnlySpan<string> MismatchSpan => CollectionsMarshal.AsSpan(details?.Mismatches);
+    internal ReadOnlySpan<string> MismatchSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Mismatches) : default;
 
-    internal ReadOnlySpan<string> NoteSpan => CollectionsMarshal.AsSpan(details?.Notes);
+    internal ReadOnlySpan<string> NoteSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Notes) : default;
 
-    internal ReadOnlySpan<Violation> ViolationSpan => CollectionsMarshal.AsSpan(details?.Violations);
+    internal ReadOnlySpan<Violation> ViolationSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Violations) : default;
 
     /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
     public EnumerationResult? Enumeration
     {
-        get => details?.Enumeration;
+        get => detailsInUse ? details!.Enumeration : null;
         internal set => Details.Enumeration = value;
     }
 
@@ -76,9 +76,10 @@ public sealed class StepOutcome
     // enumeration: those live in an object made when first set, which keeps the outcome of a plain access small.
     private OutcomeDetails? details;
 
-    // Whether the rare parts were handed out (to be filled, or through the public lists) since the last Clear. A
-    // reused outcome keeps its details object once it had one, so without this every row would empty four lists,
-    // objects the snapshot thread read last: cache lines to fetch back, about a tenth of the replay thread's time.
+    // Whether the rare parts were handed out (to be filled, or through the public lists) since the last Clear; when
+    // not, they are empty and are neither emptied nor read. A reused outcome keeps its details object once it had
+    // one, so without this every row would empty and read four lists last read on the other thread: cache lines to
+    // fetch back, about a tenth of the replay thread's time.
     private bool detailsInUse;
 
     private OutcomeDetails Details
