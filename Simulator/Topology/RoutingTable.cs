@@ -36,9 +36,9 @@ internal readonly record struct BusRoute(
 /// <summary>
 /// A root complex's configuration routing as a table: for every bus other than the start bus, where a Type 1
 /// request for it ends (reference 1.3, 1.4, 7; PCIe Base Spec r6.0 §7.3.3, PCI-to-PCI Bridge r1.2 §3.2.5.3). Built
-/// from the live bus numbers and links, and rebuilt when its root complex's <see cref="RootComplex.RoutingGeneration"/>
-/// moves on (bus-number and ARI writes, hot-add and hot-remove, reset): an access is then one table load and a
-/// devfn check, whatever the depth of the tree and the number of ports.
+/// from the live bus numbers and links, and refreshed when its root complex's <see cref="RootComplex.RoutingGeneration"/>
+/// moves on: wholly after bus-number and ARI writes or a reset, only the port's buses after a hot-add or hot-remove.
+/// An access is then one table load and a devfn check, whatever the depth of the tree and the number of ports.
 /// </summary>
 /// <remarks>
 /// It gives exactly what the walk gives (<see cref="PcieModel.RouteByWalk"/>): a port claims the buses of its
