@@ -125,7 +125,7 @@ public abstract class PcieFunction
 /// <summary>What a function tells the model it lives in.</summary>
 internal interface IFunctionHost
 {
-    /// <summary>Bus numbers, ARI forwarding or a link of <paramref name="bridge"/> changed: routing must follow.</summary>
+    /// <summary>Bus numbers or ARI forwarding of <paramref name="bridge"/> changed, or it was reset: routing must follow.</summary>
     void RoutingChanged(BridgeFunction bridge);
 
     /// <summary>What is linked below <paramref name="port"/> changed: routing must follow, for the port's buses only.</summary>

@@ -66,8 +66,12 @@ public sealed partial class ReplaySession
     /// <see cref="Step(in TraceRecord)"/> that appends the outcomes now final to <paramref name="ready"/> instead of
     /// returning a collection: the replay's loop reuses one list for every record.
     /// </summary>
-    internal void Step(in TraceRecord record, List<StepOutcome> ready) =>
-        Step(Recycler is not null && Recycler.TryReuse(out var written) ? written.Reuse(record) : new StepOutcome(record), ready);
+    internal void Step(in TraceRecord record, List<StepOutcome> ready)
+    {
+        var outcome = NextOutcome();
+        outcome.RecordToRead = record;
+        Step(outcome, ready);
+    }
 
     /// <summary>An outcome to read the next record into (<see cref="StepOutcome.RecordToRead"/>), then to <see cref="Step(StepOutcome, List{StepOutcome})"/>.</summary>
     internal StepOutcome NextOutcome() => Recycler is not null && Recycler.TryReuse(out var written) ? written.Clear() : new StepOutcome(default);

@@ -97,13 +97,6 @@ public sealed class StepOutcome
     /// </summary>
     internal ref TraceRecord RecordToRead => ref record;
 
-    /// <summary>Makes this outcome a new one, of <paramref name="next"/>; its lists (emptied) are kept for reuse.</summary>
-    internal StepOutcome Reuse(in TraceRecord next)
-    {
-        record = next;
-        return Clear();
-    }
-
     /// <summary>Forgets all but the record; the lists (emptied) are kept for reuse.</summary>
     internal StepOutcome Clear()
     {

@@ -58,7 +58,7 @@ internal sealed class RoutingTable
     /// <summary>The entries, for the hot path (indexed by bus, 256 of them).</summary>
     public BusRoute[] Routes => routes;
 
-    // Links changed since the last build and nothing else did: only the buses patchLo..patchHi (the ranges of the
+    // Links changed since the last refresh and nothing else did: only the buses patchLo..patchHi (the ranges of the
     // ports whose links changed) can differ from the live tree, so bringing the table up to patchGeneration refills
     // those alone. A hot-plug storm then costs the port's few buses per event, not the whole table.
     private long patchGeneration = -1;
