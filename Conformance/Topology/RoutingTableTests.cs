@@ -178,7 +178,6 @@ public class RoutingTableTests
         Assert.That(Text("sw0-downstream-1"), Does.EndWith("sw0-downstream-1 (T1) > ep1 (T0)"));
     }
 
-    /// <summary>One random routing change: bus numbers, ARI, a hot-add or hot-remove, an enumeration or a reset.</summary>
     /// <summary>Hot-removes what a random hot-plug slot holds, or hot-adds a spare to it.</summary>
     private static string RandomHotplug(PcieModel model, SplitMix64 random, int step)
     {
@@ -199,6 +198,7 @@ public class RoutingTableTests
         return $"step {step}: nothing on {port.Name}";
     }
 
+    /// <summary>One random routing change: bus numbers, ARI, a hot-add or hot-remove, an enumeration or a reset.</summary>
     private static string RandomChange(PcieModel model, SplitMix64 random, int step)
     {
         var bridges = Bridges(model);
