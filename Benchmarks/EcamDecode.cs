@@ -46,17 +46,18 @@ public class EcamDecode
 
     /// <summary>
     /// Decodes every address and consumes all four results: the root complex (the last one is kept) and bus, devfn and
-    /// register (summed). The model is read into a local and each field has its own sum, so that the loop times the
-    /// decode rather than a reload of this class's field per address or a chain of three dependent additions.
+    /// register (summed). The decoder is held in a local, as a caller decoding many addresses holds it, and each field
+    /// has its own sum, so that the loop times the decode rather than a reload through the model per address or a
+    /// chain of three dependent additions.
     /// </summary>
     private int DecodeAll(ulong[] addresses)
     {
-        var decoder = model;
+        var decoder = model.Ecam;
         int buses = 0, devfns = 0, registers = 0;
         RootComplex? last = null;
-        foreach (ulong address in addresses)
+        foreach (ulong address in addresses.AsSpan())
         {
-            if (decoder.TryDecodeEcam(address, out var rc, out var decoded))
+            if (decoder.TryDecode(address, out var rc, out var decoded))
             {
                 last = rc;
                 buses += decoded.Bus;

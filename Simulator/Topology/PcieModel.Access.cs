@@ -1,6 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using PcieSim.AddressDecode;
 
 namespace PcieSim.Topology;
@@ -12,35 +11,23 @@ public sealed partial class PcieModel
     public RootComplex? FindRootComplex(ulong address) => TryDecodeEcam(address, out var rc, out _) ? rc : null;
 
     /// <summary>
+    /// The model's ECAM decode (PCIe Base Spec r6.0 §7.2.2), immutable: a caller decoding many addresses holds a copy
+    /// in a local, so that its table stays in registers.
+    /// </summary>
+    public EcamMap Ecam => ecamMap;
+
+    /// <summary>
     /// ECAM decode alone (PCIe Base Spec r6.0 §7.2.2): the root complex whose window holds <paramref name="address"/>
-    /// and the (bus, devfn, register) it names: the bus from the MiB table of <see cref="EcamMap"/>, devfn and
-    /// register from the address's bits 19:12 and 11:0.
+    /// and the (bus, devfn, register) it names (<see cref="EcamMap.TryDecode"/>).
     /// </summary>
     /// <returns>False when no window holds the address.</returns>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public bool TryDecodeEcam(ulong address, [NotNullWhen(true)] out RootComplex? rc, out EcamAddress decoded)
     {
-        // The map's fields are read here, as fields of the model, rather than in an EcamMap method: inlined, a method
-        // of the struct takes its address inside the model, which costs an explicit null check and an add per decode.
-        var table = ecamMap.Table;
-        ulong chunk = (address - ecamMap.Low) >> 20;
-        if (chunk < (ulong)table.Length)
-        {
-            // Below the length (whose load was the null check): the entry needs no bounds check.
-            var entry = Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(table), (nint)chunk);
-            if (entry is not null)
-            {
-                rc = entry.RootComplex;
-                decoded = new EcamAddress(entry.Bus, (byte)(address >> 12), (ushort)(address & 0xFFF));
-                return true;
-            }
-
-            rc = null;
-            decoded = default;
-            return false;
-        }
-
-        return ecamMap.TryDecodeOutsideTable(address, out rc, out decoded);
+        // Through a local copy: a method called on the field itself would take the field's address inside the model,
+        // which costs an explicit null check and an add per decode.
+        var map = ecamMap;
+        return map.TryDecode(address, out rc, out decoded);
     }
 
     /// <summary>The root complex of <paramref name="segment"/> whose start..end holds <paramref name="bus"/>, or null.</summary>
