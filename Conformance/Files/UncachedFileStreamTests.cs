@@ -55,6 +55,65 @@ public class UncachedFileStreamTests
         Assert.That(File.ReadAllBytes(path), Is.EqualTo(data));
     }
 
+    /// <summary>Bytes encoded into <see cref="UncachedFileStream.GetSpan"/> and counted by Advance, mixed with plain writes.</summary>
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Bytes_filled_in_place_are_written_like_written_bytes(bool tryDirect)
+    {
+        byte[] data = Pattern((3 << 16) + 777);
+        string path = TestTemp.NewFilePath("in-place.bin");
+        using (var stream = new UncachedFileStream(path, 1 << 14, tryDirect))
+        {
+            int offset = 0;
+            int chunk = 1;
+            bool inPlace = true;
+            while (offset < data.Length)
+            {
+                int n = Math.Min(chunk, data.Length - offset);
+                if (inPlace)
+                {
+                    var span = stream.GetSpan(n);
+                    Assert.That(span.Length, Is.GreaterThanOrEqualTo(n));
+                    data.AsSpan(offset, n).CopyTo(span);
+                    stream.Advance(n);
+                }
+                else
+                {
+                    stream.Write(data, offset, n);
+                }
+
+                offset += n;
+                inPlace = !inPlace;
+                chunk = chunk * 5 % 12_289 + 1;
+            }
+
+            Assert.That(stream.Length, Is.EqualTo(data.Length));
+        }
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(data));
+    }
+
+    [Test]
+    public void Advancing_past_the_span_or_hinting_past_the_buffer_throws_and_counts_nothing()
+    {
+        string path = TestTemp.NewFilePath("advance.bin");
+        using (var stream = new UncachedFileStream(path, 8192))
+        {
+            stream.Write([1, 2, 3]);
+            int free = stream.GetSpan().Length;
+            Assert.Multiple(() =>
+            {
+                Assert.That(() => stream.Advance(free + 1), Throws.TypeOf<ArgumentOutOfRangeException>());
+                Assert.That(() => stream.Advance(-1), Throws.TypeOf<ArgumentOutOfRangeException>());
+                Assert.That(() => stream.GetSpan(8192 - 4096 + 2), Throws.TypeOf<ArgumentOutOfRangeException>(), "more than a buffer less a block");
+                Assert.That(stream.GetSpan(8192 - 4096 + 1).Length, Is.GreaterThanOrEqualTo(8192 - 4096 + 1));
+                Assert.That(stream.Length, Is.EqualTo(3));
+            });
+        }
+
+        Assert.That(File.ReadAllBytes(path), Is.EqualTo(new byte[] { 1, 2, 3 }));
+    }
+
     [Test]
     public void Text_through_a_stream_writer_is_the_same_as_through_a_file_stream()
     {

@@ -31,7 +31,7 @@ public static class AtomicFile
 /// <summary>A file being written through a temporary file (see <see cref="AtomicFile.Begin"/>).</summary>
 public sealed class PendingFile : IDisposable
 {
-    private readonly StreamWriter writer;
+    private readonly Utf8FileWriter writer;
     private bool committed;
 
     internal PendingFile(string path)
@@ -40,7 +40,7 @@ public sealed class PendingFile : IDisposable
         string directory = System.IO.Path.GetDirectoryName(path)!;
         Temporary = System.IO.Path.Combine(directory, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         // Written once and not read back by this process: past the page cache where the file system allows.
-        writer = new StreamWriter(new UncachedFileStream(Temporary), AtomicFile.Utf8NoBom, 1 << 16);
+        writer = new Utf8FileWriter(new UncachedFileStream(Temporary));
     }
 
     /// <summary>The file to be written.</summary>
@@ -64,10 +64,16 @@ public sealed class PendingFile : IDisposable
     {
         if (!committed)
         {
-            writer.Dispose();
-            if (File.Exists(Temporary))
+            try
             {
-                File.Delete(Temporary);
+                writer.Dispose();
+            }
+            finally
+            {
+                if (File.Exists(Temporary))
+                {
+                    File.Delete(Temporary);
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
@@ -20,7 +21,7 @@ namespace PcieSim.Files;
 /// <see cref="Flush"/> writes only whole blocks: the tail waits for <see cref="Dispose(bool)"/>, so the file is
 /// complete once the stream is disposed, not before.
 /// </remarks>
-public sealed class UncachedFileStream : Stream
+public sealed class UncachedFileStream : Stream, IBufferWriter<byte>
 {
     /// <summary>Direct I/O wants block-aligned memory, file offsets and lengths; 4 KiB covers 512-byte and 4K devices.</summary>
     private const int Alignment = 4096;
@@ -55,7 +56,7 @@ public sealed class UncachedFileStream : Stream
     private ExceptionDispatchInfo? failure;
 
     /// <summary>Creates (or truncates) <paramref name="path"/> for writing.</summary>
-    /// <param name="bufferSize">Bytes gathered before a write, rounded up to whole 4 KiB blocks.</param>
+    /// <param name="bufferSize">Bytes gathered before a write, rounded up to whole 4 KiB blocks, two at least.</param>
     public UncachedFileStream(string path, int bufferSize = 1 << 20)
         : this(path, bufferSize, tryDirect: true)
     {
@@ -66,7 +67,8 @@ public sealed class UncachedFileStream : Stream
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bufferSize);
         handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
-        capacity = (bufferSize + Alignment - 1) / Alignment * Alignment;
+        // Two blocks at least: after a hand-over up to a block less a byte stays, and GetSpan still promises a block.
+        capacity = Math.Max(2 * Alignment, (bufferSize + Alignment - 1) / Alignment * Alignment);
         // A pinned array never moves, so aligned windows into it stay aligned for the stream's life.
         storage = GC.AllocateUninitializedArray<byte>(2 * capacity + Alignment, pinned: true);
         start = AlignedStart(storage);
@@ -109,6 +111,45 @@ public sealed class UncachedFileStream : Stream
     }
 
     public override void WriteByte(byte value) => Write([value]);
+
+    /// <summary>
+    /// The free part of the buffer being filled, at least <paramref name="sizeHint"/> bytes (at most the buffer's size
+    /// less a block, plus one): a caller that encodes straight into it saves the copy <see cref="Write(ReadOnlySpan{byte})"/>
+    /// makes. What it fills counts once <see cref="Advance"/> is told.
+    /// </summary>
+    public Span<byte> GetSpan(int sizeHint = 0) => storage.AsSpan(Free(sizeHint));
+
+    /// <inheritdoc cref="GetSpan"/>
+    public Memory<byte> GetMemory(int sizeHint = 0) => storage.AsMemory(Free(sizeHint));
+
+    /// <summary>Counts <paramref name="count"/> bytes of the span last handed out as written.</summary>
+    public void Advance(int count)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, capacity - used);
+        used += count;
+        if (used == capacity)
+        {
+            WriteWholeBlocks(behind: true);
+        }
+    }
+
+    /// <summary>The free range of the filling half, after handing its whole blocks over when less than the hint is free.</summary>
+    private Range Free(int sizeHint)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        ArgumentOutOfRangeException.ThrowIfNegative(sizeHint);
+        // After a hand-over less than a block is left, so capacity − 4 KiB + 1 bytes can always be promised.
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(sizeHint, capacity - Alignment + 1);
+        if (capacity - used < Math.Max(sizeHint, 1))
+        {
+            WriteWholeBlocks(behind: true);
+        }
+
+        int from = Half(filling) + used;
+        return from..(Half(filling) + capacity);
+    }
 
     /// <summary>Writes the whole blocks gathered so far and waits for them; a partial last block stays until disposal.</summary>
     public override void Flush()
