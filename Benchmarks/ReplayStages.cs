@@ -119,6 +119,7 @@ public class ReplayStages
             writer.WriteStep(outcome);
         }
 
+        writer.Flush();
         return outcomes.Length;
     }
 

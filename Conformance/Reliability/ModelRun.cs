@@ -114,6 +114,7 @@ internal sealed class ModelRun
         }
         catch (InputException refused) when (record.Op is TraceOp.HotAdd or TraceOp.HotRemove or TraceOp.Raise)
         {
+            writer.Flush();
             text.WriteLine(Inv($"#{record.Row} refused: {refused.Describe()}"));
             if (invariants.HasFlag(Invariants.RefusalChangesNothing))
             {

@@ -73,7 +73,7 @@ public class SnapshotPipelineTests
     [Test]
     public void a_failing_snapshot_writer_fails_the_replay()
     {
-        Assert.Throws<IOException>(() => TraceReplayer.Replay(ReadRows(20_000), "fine.csv", new ReplayOptions { SnapshotThread = true }, new FailingWriter(500)));
+        Assert.Throws<IOException>(() => TraceReplayer.Replay(ReadRows(20_000), "fine.csv", new ReplayOptions { SnapshotThread = true }, new FailingWriter(50)));
     }
 
     [Test]

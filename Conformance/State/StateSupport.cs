@@ -153,7 +153,9 @@ internal static class StateSupport
             foreach (var outcome in ready)
             {
                 var text = new StringWriter(CultureInfo.InvariantCulture);
-                new SnapshotWriter(text).WriteStep(outcome);
+                var writer = new SnapshotWriter(text);
+                writer.WriteStep(outcome);
+                writer.Flush();
                 outcomes.Add((outcome.Record.Row, text.ToString()));
             }
         }

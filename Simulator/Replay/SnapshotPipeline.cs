@@ -36,10 +36,7 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
             thread = new Thread(Run) { IsBackground = true, Name = "pciesim snapshot" };
             thread.Start();
         }
-        else
-        {
-            completed = true;
-        }
+
     }
 
     /// <summary>Queues <paramref name="outcome"/> for the writer (or writes it, when not threaded).</summary>
@@ -72,26 +69,39 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
         return channel.TryReuse(out outcome);
     }
 
-    /// <summary>Writes everything posted and waits for it; rethrows what the writer threw.</summary>
+    /// <summary>Writes everything posted to the output and waits for it; rethrows what the writer threw.</summary>
     public void Complete()
     {
-        if (!completed)
-        {
-            completed = true;
-            channel!.Complete();
-            thread!.Join();
-        }
-
+        Stop();
         failure?.Throw();
     }
 
-    /// <summary>Stops after writing what was posted (on an error in the replay, so the output is what it was).</summary>
+    /// <summary>
+    /// Stops after writing what was posted to the output (on an error in the replay, so the output holds every step
+    /// before it).
+    /// </summary>
     public void Dispose()
     {
+        Stop();
+    }
+
+    private void Stop()
+    {
+        if (channel is null)
+        {
+            if (!completed)
+            {
+                completed = true;
+                writer.Flush();
+            }
+
+            return;
+        }
+
         if (!completed)
         {
             completed = true;
-            channel!.Complete();
+            channel.Complete();
             thread!.Join();
         }
     }
@@ -104,6 +114,9 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
             {
                 writer.WriteStep(outcome);
             }
+
+            // The writer gathers steps into large writes: what it holds goes out before the thread ends.
+            writer.Flush();
         }
         catch (Exception error)
         {

@@ -17,17 +17,21 @@ public enum SnapshotFormat
 
 /// <summary>
 /// Writes a replay snapshot as it goes: the header, each final step outcome in row order, the summary. Writers hold
-/// no per-record state, so memory does not grow with the trace.
+/// no per-record state beyond a bounded buffer of text not yet written, so memory does not grow with the trace.
 /// </summary>
 public interface ISnapshotWriter
 {
     /// <param name="enumeration">When the replay starts from OpenVMM's pre-boot enumeration (<c>--vmm-enumerate</c>): what it assigned.</param>
     void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations, EnumerationResult? enumeration = null);
 
+    /// <summary>Writes one step; a writer may gather steps into larger writes until <see cref="Flush"/> or the summary.</summary>
     void WriteStep(StepOutcome outcome);
 
-    /// <summary>Writes the summary and ends the document.</summary>
+    /// <summary>Writes the summary and ends the document; nothing stays gathered.</summary>
     void WriteSummary(ReplaySession session);
+
+    /// <summary>Writes the steps gathered so far to the output (before anything else writes to it, or to read it).</summary>
+    void Flush();
 }
 
 /// <summary>Creates the writer for a <see cref="SnapshotFormat"/>.</summary>

@@ -425,7 +425,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
     }
 
     /// <summary>Moves what the JSON writer buffered to the output, so memory stays flat.</summary>
-    private void Flush()
+    public void Flush()
     {
         json.Flush();
         output.Write(Encoding.UTF8.GetString(buffer.WrittenSpan));

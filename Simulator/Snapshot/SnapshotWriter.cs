@@ -20,8 +20,15 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
 
     private static readonly string[] OpNames = [.. Enum.GetValues<TraceOp>().Select(OpName)];
 
-    /// <summary>The record being written: one buffer, reused, so a record costs no strings of its own.</summary>
-    private readonly CharBuffer text = new(512);
+    /// <summary>
+    /// Characters of record lines gathered before they go to the output in one write: a write per record costs the
+    /// writer's call and encoding set-up every hundred characters, while 4 KiB of gathered text stays in the first-level
+    /// cache (measured: 2 K characters formatted and wrote faster than one record or 16 K characters at a time).
+    /// </summary>
+    private const int WriteAtChars = 2 * 1024;
+
+    /// <summary>Record lines not yet written: one buffer, reused, so a record costs no strings of its own.</summary>
+    private readonly CharBuffer text = new(WriteAtChars + 512);
 
     /// <param name="enumeration">When the replay starts from OpenVMM's pre-boot enumeration (<c>--vmm-enumerate</c>): what it assigned.</param>
     public void WriteHeader(string traceName, BehaviourProfile profile, PcieModel model, IReadOnlyList<Violation> initialViolations, EnumerationResult? enumeration = null)
@@ -54,13 +61,15 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         Line("records:");
     }
 
-    /// <summary>Writes one record's lines (built in a reused buffer and written in one call: no per-record strings).</summary>
+    /// <summary>
+    /// Writes one record's lines: built in a reused buffer with the records before it, which goes to the output once it
+    /// holds <see cref="WriteAtChars"/> characters, or at <see cref="Flush"/> or the summary (no per-record strings).
+    /// </summary>
     public void WriteStep(StepOutcome outcome)
     {
         ArgumentNullException.ThrowIfNull(outcome);
         ref readonly var record = ref outcome.Record;
         var line = text;
-        line.Clear();
         line.Append('#').AppendDecimal(record.Row);
         if (record.Seq is { } seq && seq != record.Row)
         {
@@ -155,7 +164,17 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
             line.Append("    violation: ").Append(Describe(violation)).Append('\n');
         }
 
-        line.WriteTo(output);
+        if (line.Length >= WriteAtChars)
+        {
+            WritePending();
+        }
+    }
+
+    /// <summary>Writes the record lines gathered so far, then flushes the output.</summary>
+    public void Flush()
+    {
+        WritePending();
+        output.Flush();
     }
 
     public void WriteSummary(ReplaySession session)
@@ -431,10 +450,21 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         return layout.QualifiedAccessName(register, width);
     }
 
-    private void Line(string text)
+    /// <summary>A header or summary line, after the record lines gathered before it.</summary>
+    private void Line(string line)
     {
-        output.Write(text);
+        WritePending();
+        output.Write(line);
         output.Write('\n');
+    }
+
+    private void WritePending()
+    {
+        if (text.Length > 0)
+        {
+            text.WriteTo(output);
+            text.Clear();
+        }
     }
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
