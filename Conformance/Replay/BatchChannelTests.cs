@@ -18,6 +18,18 @@ public class BatchChannelTests
         public volatile bool Done;
     }
 
+    /// <summary>The consumer's items, batch after batch, in order.</summary>
+    private static IEnumerable<Item> Taken(BatchChannel<Item> channel)
+    {
+        while (channel.TryTakeBatch(out var batch))
+        {
+            foreach (var item in batch)
+            {
+                yield return item;
+            }
+        }
+    }
+
     [TestCase(1)]
     [TestCase(7)]
     [TestCase(1024)]
@@ -37,7 +49,7 @@ public class BatchChannelTests
         producer.Start();
 
         int expected = 0;
-        while (channel.TryTake(out var item))
+        foreach (var item in Taken(channel))
         {
             if (item.Value != expected)
             {
@@ -88,7 +100,7 @@ public class BatchChannelTests
         producer.Start();
 
         int expected = 0;
-        while (channel.TryTake(out var item))
+        foreach (var item in Taken(channel))
         {
             if (item.Value != expected++)
             {
@@ -121,7 +133,7 @@ public class BatchChannelTests
         var taken = new List<int>();
         var error = Assert.Throws<InvalidOperationException>(() =>
         {
-            while (channel.TryTake(out var item))
+            foreach (var item in Taken(channel))
             {
                 taken.Add(item.Value);
             }

@@ -110,9 +110,12 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
     {
         try
         {
-            while (channel!.TryTake(out var outcome))
+            while (channel!.TryTakeBatch(out var batch))
             {
-                writer.WriteStep(outcome);
+                foreach (var outcome in batch.AsSpan())
+                {
+                    writer.WriteStep(outcome);
+                }
             }
 
             // The writer gathers steps into large writes: what it holds goes out before the thread ends.
