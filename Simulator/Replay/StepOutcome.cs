@@ -48,22 +48,22 @@ public sealed class StepOutcome
     /// <summary>The value read (config or mmio), when the row reads.</summary>
     public ulong? ValueRead { get; internal set; }
 
-    public List<ModelEvent> Events => Details.Events ??= [];
+    public List<ModelEvent> Events => Details.HandOut(ref Details.Events, OutcomeDetails.EventsHanded);
 
-    public List<string> Mismatches => Details.Mismatches ??= [];
+    public List<string> Mismatches => Details.HandOut(ref Details.Mismatches, OutcomeDetails.MismatchesHanded);
 
-    public List<string> Notes => Details.Notes ??= [];
+    public List<string> Notes => Details.HandOut(ref Details.Notes, OutcomeDetails.NotesHanded);
 
-    public List<Violation> Violations => Details.Violations ??= [];
+    public List<Violation> Violations => Details.HandOut(ref Details.Violations, OutcomeDetails.ViolationsHanded);
 
     /// <summary>The events without making an empty list (nor reading the lists of a reused outcome when this one has none).</summary>
-    internal ReadOnlySpan<ModelEvent> EventSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Events) : default;
+    internal ReadOnlySpan<ModelEvent> EventSpan => detailsInUse ? details!.Span(details.Events, OutcomeDetails.EventsHanded) : default;
 
-    internal ReadOnlySpan<string> MismatchSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Mismatches) : default;
+    internal ReadOnlySpan<string> MismatchSpan => detailsInUse ? details!.Span(details.Mismatches, OutcomeDetails.MismatchesHanded) : default;
 
-    internal ReadOnlySpan<string> NoteSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Notes) : default;
+    internal ReadOnlySpan<string> NoteSpan => detailsInUse ? details!.Span(details.Notes, OutcomeDetails.NotesHanded) : default;
 
-    internal ReadOnlySpan<Violation> ViolationSpan => detailsInUse ? CollectionsMarshal.AsSpan(details!.Violations) : default;
+    internal ReadOnlySpan<Violation> ViolationSpan => detailsInUse ? details!.Span(details.Violations, OutcomeDetails.ViolationsHanded) : default;
 
     /// <summary>For a reset under <c>--vmm-enumerate</c>: what OpenVMM's enumeration assigned right after it.</summary>
     public EnumerationResult? Enumeration
@@ -114,6 +114,11 @@ public sealed class StepOutcome
 
     private sealed class OutcomeDetails
     {
+        public const byte EventsHanded = 1;
+        public const byte MismatchesHanded = 2;
+        public const byte NotesHanded = 4;
+        public const byte ViolationsHanded = 8;
+
         public List<ModelEvent>? Events;
         public List<string>? Mismatches;
         public List<string>? Notes;
@@ -121,12 +126,50 @@ public sealed class StepOutcome
         public MmioHit? Mmio;
         public EnumerationResult? Enumeration;
 
+        /// <summary>
+        /// The lists handed out since the last Clear: only those can hold anything, so only those are read and
+        /// emptied. An mmio row uses the details for its target alone; emptying the four lists anyway (each an object
+        /// of its own, last touched on the other thread) cost four cache misses per such row.
+        /// </summary>
+        private byte handed;
+
+        /// <summary>The list (made on first use), marked as handed out.</summary>
+        public List<T> HandOut<T>(ref List<T>? list, byte bit)
+        {
+            handed |= bit;
+            return list ??= [];
+        }
+
+        /// <summary>The list's items when it was handed out since the last Clear; otherwise it is empty and not read.</summary>
+        public ReadOnlySpan<T> Span<T>(List<T>? list, byte bit) => (handed & bit) != 0 ? CollectionsMarshal.AsSpan(list) : default;
+
         public void Clear()
         {
-            Events?.Clear();
-            Mismatches?.Clear();
-            Notes?.Clear();
-            Violations?.Clear();
+            if (handed != 0)
+            {
+                if ((handed & EventsHanded) != 0)
+                {
+                    Events!.Clear();
+                }
+
+                if ((handed & MismatchesHanded) != 0)
+                {
+                    Mismatches!.Clear();
+                }
+
+                if ((handed & NotesHanded) != 0)
+                {
+                    Notes!.Clear();
+                }
+
+                if ((handed & ViolationsHanded) != 0)
+                {
+                    Violations!.Clear();
+                }
+
+                handed = 0;
+            }
+
             Mmio = null;
             Enumeration = null;
         }
