@@ -36,7 +36,6 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
             thread = new Thread(Run) { IsBackground = true, Name = "pciesim snapshot" };
             thread.Start();
         }
-
     }
 
     /// <summary>Queues <paramref name="outcome"/> for the writer (or writes it, when not threaded).</summary>
@@ -87,23 +86,21 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
 
     private void Stop()
     {
-        if (channel is null)
+        if (completed)
         {
-            if (!completed)
-            {
-                completed = true;
-                writer.Flush();
-            }
-
             return;
         }
 
-        if (!completed)
+        completed = true;
+        if (channel is null)
         {
-            completed = true;
-            channel.Complete();
-            thread!.Join();
+            // In place: the writer may still hold the last steps it gathered.
+            writer.Flush();
+            return;
         }
+
+        channel.Complete();
+        thread!.Join();
     }
 
     private void Run()

@@ -48,13 +48,13 @@ public sealed class StepOutcome
     /// <summary>The value read (config or mmio), when the row reads.</summary>
     public ulong? ValueRead { get; internal set; }
 
-    public List<ModelEvent> Events => Details.HandOut(ref Details.Events, OutcomeDetails.EventsHanded);
+    public List<ModelEvent> Events => Details.HandOutEvents();
 
-    public List<string> Mismatches => Details.HandOut(ref Details.Mismatches, OutcomeDetails.MismatchesHanded);
+    public List<string> Mismatches => Details.HandOutMismatches();
 
-    public List<string> Notes => Details.HandOut(ref Details.Notes, OutcomeDetails.NotesHanded);
+    public List<string> Notes => Details.HandOutNotes();
 
-    public List<Violation> Violations => Details.HandOut(ref Details.Violations, OutcomeDetails.ViolationsHanded);
+    public List<Violation> Violations => Details.HandOutViolations();
 
     /// <summary>The events without making an empty list (nor reading the lists of a reused outcome when this one has none).</summary>
     internal ReadOnlySpan<ModelEvent> EventSpan => detailsInUse ? details!.Span(details.Events, OutcomeDetails.EventsHanded) : default;
@@ -133,12 +133,13 @@ public sealed class StepOutcome
         /// </summary>
         private byte handed;
 
-        /// <summary>The list (made on first use), marked as handed out.</summary>
-        public List<T> HandOut<T>(ref List<T>? list, byte bit)
-        {
-            handed |= bit;
-            return list ??= [];
-        }
+        public List<ModelEvent> HandOutEvents() => HandOut(ref Events, EventsHanded);
+
+        public List<string> HandOutMismatches() => HandOut(ref Mismatches, MismatchesHanded);
+
+        public List<string> HandOutNotes() => HandOut(ref Notes, NotesHanded);
+
+        public List<Violation> HandOutViolations() => HandOut(ref Violations, ViolationsHanded);
 
         /// <summary>The list's items when it was handed out since the last Clear; otherwise it is empty and not read.</summary>
         public ReadOnlySpan<T> Span<T>(List<T>? list, byte bit) => (handed & bit) != 0 ? CollectionsMarshal.AsSpan(list) : default;
@@ -147,31 +148,30 @@ public sealed class StepOutcome
         {
             if (handed != 0)
             {
-                if ((handed & EventsHanded) != 0)
-                {
-                    Events!.Clear();
-                }
-
-                if ((handed & MismatchesHanded) != 0)
-                {
-                    Mismatches!.Clear();
-                }
-
-                if ((handed & NotesHanded) != 0)
-                {
-                    Notes!.Clear();
-                }
-
-                if ((handed & ViolationsHanded) != 0)
-                {
-                    Violations!.Clear();
-                }
-
+                Empty(Events, EventsHanded);
+                Empty(Mismatches, MismatchesHanded);
+                Empty(Notes, NotesHanded);
+                Empty(Violations, ViolationsHanded);
                 handed = 0;
             }
 
             Mmio = null;
             Enumeration = null;
+        }
+
+        /// <summary>The list (made on first use), marked as handed out.</summary>
+        private List<T> HandOut<T>(ref List<T>? list, byte bit)
+        {
+            handed |= bit;
+            return list ??= [];
+        }
+
+        private void Empty<T>(List<T>? list, byte bit)
+        {
+            if ((handed & bit) != 0)
+            {
+                list!.Clear();
+            }
         }
     }
 }
