@@ -19,7 +19,8 @@ namespace PcieSim.Topology;
 /// registers instead of being reloaded through the model for every address. The table holds at most
 /// <see cref="MaxChunks"/> entries (64 GiB of span, 512 KiB of table), and one <see cref="Entry"/> per bus of every
 /// window. Windows spread wider or not 1 MiB aligned (a spec built by hand) leave the table empty and fall back to a
-/// scan of the windows sorted by base (<see cref="WindowScan"/>).
+/// scan of the windows sorted by base (<see cref="WindowScan"/>). As with <see cref="System.Collections.Immutable.ImmutableArray{T}"/>,
+/// <c>default(EcamMap)</c> is no decoder: take one from <see cref="PcieModel.Ecam"/>.
 /// </remarks>
 public readonly struct EcamMap
 {
@@ -84,7 +85,6 @@ public readonly struct EcamMap
         }
 
         low = first;
-        scan.TableCovers = true;
     }
 
     /// <summary>
@@ -116,7 +116,7 @@ public readonly struct EcamMap
             rc = entry.RootComplex;
             bus = entry.Bus;
         }
-        else if (!scan.TryFind(address, out rc, out bus, out offset))
+        else if (!scan.TryFind(address, tableCovers: entries.Length != 0, out rc, out bus, out offset))
         {
             decoded = default;
             return false;
@@ -150,19 +150,17 @@ public readonly struct EcamMap
 
         public RootComplex[] ByBase { get; }
 
-        /// <summary>Whether the MiB table covers every window, so that an address outside it is in none.</summary>
-        public bool TableCovers { get; set; }
-
         /// <summary>
         /// Finds the window of an address the table does not cover: its root complex, the address's bus and its
         /// offset in that bus's MiB. A short loop, inlined, rather than a call: a call in a caller's loop, even never
         /// taken, makes the JIT keep that loop's index and address on the stack.
         /// </summary>
+        /// <param name="tableCovers">Whether a MiB table covers every window, so that an address outside it is in none.</param>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryFind(ulong address, [NotNullWhen(true)] out RootComplex? rc, out int bus, out ulong offset)
+        public bool TryFind(ulong address, bool tableCovers, [NotNullWhen(true)] out RootComplex? rc, out int bus, out ulong offset)
         {
             rc = null;
-            for (int i = TableCovers ? -1 : ByBase.Length - 1; i >= 0; i--)
+            for (int i = tableCovers ? -1 : ByBase.Length - 1; i >= 0; i--)
             {
                 // Disjoint windows: only the last base at or below the address can hold it; overlapping ones (built by
                 // hand): the first in base order that holds it.
