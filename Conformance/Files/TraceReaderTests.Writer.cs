@@ -106,6 +106,24 @@ public partial class TraceReaderTests
     }
 
     [Test]
+    public void hex_digit_of_every_character()
+    {
+        // The digit table against the definition, over every UTF-16 code unit (the reader's input).
+        for (int c = 0; c <= char.MaxValue; c++)
+        {
+            uint expected = c is >= '0' and <= '9' ? (uint)(c - '0')
+                : c is >= 'a' and <= 'f' ? (uint)(c - 'a' + 10)
+                : c is >= 'A' and <= 'F' ? (uint)(c - 'A' + 10)
+                : uint.MaxValue;
+            uint digit = TraceFormat.HexDigit((char)c);
+            if (expected == uint.MaxValue ? digit < 16 : digit != expected)
+            {
+                Assert.Fail($"U+{c:X4}: {digit}");
+            }
+        }
+    }
+
+    [Test]
     public void format_configuration_address()
     {
         var address = new ConfigurationAddress(0xA, 0xB, (0x1C << 3) | 5, 0x3);
