@@ -190,6 +190,16 @@ public partial class TraceReaderTests
     }
 
     [Test]
+    public void binary_garbage_in_a_line_that_runs_on_into_the_next_block()
+    {
+        // The reader takes text in 64 K-character blocks: this line starts about 45 K characters in, has its control
+        // character in the first block and its line break in the second.
+        string longRow = "reset," + new string('n', 44_985) + "\n";
+        string badRow = "reset,a\u0001" + new string('b', 40_000) + "\n";
+        Fails("op,note\n" + longRow + badRow, 3, 1, "found control character U+0001 at character 8 (binary data?), expected UTF-8 text");
+    }
+
+    [Test]
     public void invalid_utf8_is_binary_garbage()
     {
         Fails([.. Utf8("op,note\nreset,"), 0xC3, 0x28, .. Utf8("\n")], 2, 1, "found invalid UTF-8 (U+FFFD) at character 7, expected UTF-8 text");

@@ -78,6 +78,9 @@ internal sealed class TraceLineFilter : IDisposable
         // The line is either a span of the chunk (it lies inside it) or gathered in 'line' across chunks.
         int gathered = 0;
         bool spansChunks = false;
+
+        // Whether a piece of the line holds anything but printable ASCII (a tab, a control character, non-ASCII).
+        bool unusual = false;
         while (true)
         {
             if (chunkPos == chunkLen)
@@ -124,8 +127,16 @@ internal sealed class TraceLineFilter : IDisposable
                 }
             }
 
+            // One scan finds the line break, unless something other than printable ASCII comes first: then the
+            // line needs the exact checks below, and a second scan finds its end.
             var rest = chunk.AsSpan(chunkPos, chunkLen - chunkPos);
-            int stop = rest.IndexOfAny('\r', '\n');
+            int stop = rest.IndexOfAnyExceptInRange(' ', '~');
+            if (stop >= 0 && rest[stop] is not ('\r' or '\n'))
+            {
+                unusual = true;
+                int end = rest[stop..].IndexOfAny('\r', '\n');
+                stop = end < 0 ? end : stop + end;
+            }
             var piece = stop < 0 ? rest : rest[..stop];
             if (spansChunks)
             {
@@ -164,7 +175,7 @@ internal sealed class TraceLineFilter : IDisposable
         }
 
         // Printable ASCII is one byte a character and never binary: only other text needs the exact checks.
-        if (text.IndexOfAnyExcept(Plain) >= 0)
+        if (unusual && text.IndexOfAnyExcept(Plain) >= 0)
         {
             if (Utf8Bytes(text) > TraceFormat.MaxRecordBytes)
             {
