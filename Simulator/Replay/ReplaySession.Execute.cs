@@ -108,7 +108,7 @@ public sealed partial class ReplaySession
             result = Model.Access(rc, decoded, width, isWrite, value);
         }
 
-        outcome.Access = result;
+        outcome.SetAccess(result);
         outcome.RouteText = routes.Describe(result, result.RootComplex?.RoutingGeneration ?? Model.RoutingGeneration);
         if (!isWrite)
         {
@@ -307,7 +307,8 @@ public sealed partial class ReplaySession
     private void Judge(in TraceRecord record, StepOutcome outcome, List<DownstreamPort> touched)
     {
         SlotWrite? slotWrite = null;
-        if (outcome.Access is { Completed: true, IsWrite: true, Function: DownstreamPort written } access)
+        ref readonly var access = ref outcome.AccessRef;
+        if (outcome.HasAccess && access.Completed && access.IsWrite && access.Function is DownstreamPort written)
         {
             touched.Add(written);
             // The write already happened: rebuild the "before" observation from the DWORD before the write.
@@ -367,13 +368,13 @@ public sealed partial class ReplaySession
         {
             var after = PcieModel.Observe(port);
             var was = before.TryGetValue(port, out var b) ? b : after;
-            checker.CheckStep(port.Name, was, after, ReferenceEquals(port, outcome.Access?.Function) ? slotWrite : null, record.Op == TraceOp.Reset, messagesByPort.GetValueOrDefault(port), outcome.Violations);
+            checker.CheckStep(port.Name, was, after, outcome.HasAccess && ReferenceEquals(port, access.Function) ? slotWrite : null, record.Op == TraceOp.Reset, messagesByPort.GetValueOrDefault(port), outcome.Violations);
             HotplugRuleChecker.CheckState(port.Name, after, outcome.Violations);
         }
 
-        if (outcome.Access is { IsWrite: false, Status: AccessStatus.Unroutable, Failure: RouteFailure.PortEmpty, StoppedAt: DownstreamPort empty } read)
+        if (outcome.HasAccess && !access.IsWrite && access.Status == AccessStatus.Unroutable && access.Failure == RouteFailure.PortEmpty && access.StoppedAt is DownstreamPort empty)
         {
-            HotplugRuleChecker.CheckEmptyRead(empty.Name, read.Value, read.Width, outcome.Violations);
+            HotplugRuleChecker.CheckEmptyRead(empty.Name, access.Value, access.Width, outcome.Violations);
         }
     }
 

@@ -317,8 +317,9 @@ public sealed class ReplayCounters
             }
         }
 
-        if (outcome.Access is { } access)
+        if (outcome.HasAccess)
         {
+            ref readonly var access = ref outcome.AccessRef;
             if (access.Status == AccessStatus.Unroutable)
             {
                 Unroutable++;

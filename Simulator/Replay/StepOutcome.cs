@@ -17,6 +17,8 @@ namespace PcieSim.Replay;
 public sealed class StepOutcome
 {
     private TraceRecord record;
+    private ConfigAccessResult access;
+    private bool hasAccess;
 
     public StepOutcome(in TraceRecord record) => this.record = record;
 
@@ -24,7 +26,16 @@ public sealed class StepOutcome
     public ref readonly TraceRecord Record => ref record;
 
     /// <summary>The configuration access, for read and write rows.</summary>
-    public ConfigAccessResult? Access { get; internal set; }
+    public ConfigAccessResult? Access => hasAccess ? access : null;
+
+    /// <summary>Whether the row made a configuration access (then <see cref="AccessRef"/> is it).</summary>
+    internal bool HasAccess => hasAccess;
+
+    /// <summary>
+    /// <see cref="Access"/> in place: a result is 48 bytes, and the replay and the snapshot read it several times a
+    /// row. Meaningless when <see cref="HasAccess"/> is false (a reused outcome keeps its last access there).
+    /// </summary>
+    internal ref readonly ConfigAccessResult AccessRef => ref access;
 
     /// <summary>
     /// The route of <see cref="Access"/> as it was when the access happened: an outcome held open for its msi rows
@@ -97,10 +108,17 @@ public sealed class StepOutcome
     /// </summary>
     internal ref TraceRecord RecordToRead => ref record;
 
+    /// <summary>Sets <see cref="Access"/>, copying the result once (not through a nullable's copy).</summary>
+    internal void SetAccess(in ConfigAccessResult result)
+    {
+        access = result;
+        hasAccess = true;
+    }
+
     /// <summary>Forgets all but the record; the lists (emptied) are kept for reuse.</summary>
     internal StepOutcome Clear()
     {
-        Access = null;
+        hasAccess = false;
         RouteText = null;
         ValueRead = null;
         if (detailsInUse)

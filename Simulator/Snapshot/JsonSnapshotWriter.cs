@@ -81,7 +81,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                WriteConfigAccess(record, outcome.Access!.Value, outcome.Route);
+                WriteConfigAccess(record, outcome.AccessRef, outcome.Route);
                 break;
             case TraceOp.HotAdd:
             case TraceOp.HotRemove:

@@ -81,7 +81,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         {
             case TraceOp.Read:
             case TraceOp.Write:
-                AppendConfig(line, record, outcome.Access!.Value, outcome.RouteText?.Short);
+                AppendConfig(line, record, outcome.AccessRef, outcome.RouteText?.Short);
                 break;
             case TraceOp.HotAdd:
                 line.Append(record.Device).Append(" -> ").Append(record.Port);
@@ -121,10 +121,11 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         }
 
         line.Append('\n');
-        if (outcome.Access is { Completed: true, IsWrite: true } write)
+        ref readonly var access = ref outcome.AccessRef;
+        if (outcome.HasAccess && access.Completed && access.IsWrite)
         {
             line.Append("    ");
-            AppendChanges(line, write);
+            AppendChanges(line, access);
             line.Append('\n');
         }
 

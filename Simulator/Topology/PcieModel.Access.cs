@@ -76,14 +76,8 @@ public sealed partial class PcieModel
         var rc = FindRootComplex(segment, bus);
         if (rc is null)
         {
-            return new ConfigAccessResult
-            {
-                Status = AccessStatus.NoRootComplex,
-                IsWrite = isWrite,
-                Address = new EcamAddress(bus, devfn, (ushort)register),
-                Width = (byte)width,
-                Value = isWrite ? value : ByteEnables.AllOnes(width),
-            };
+            return new ConfigAccessResult(AccessStatus.NoRootComplex, RouteFailure.None, isWrite, null, new EcamAddress(bus, devfn, (ushort)register), width,
+                null, null, isWrite ? value : ByteEnables.AllOnes(width));
         }
 
         return Access(rc, new EcamAddress(bus, devfn, (ushort)register), width, isWrite, value);
@@ -93,13 +87,7 @@ public sealed partial class PcieModel
     {
         if (!TryDecodeEcam(address, out var rc, out var decoded))
         {
-            return new ConfigAccessResult
-            {
-                Status = AccessStatus.NoRootComplex,
-                IsWrite = isWrite,
-                Width = (byte)width,
-                Value = isWrite ? value : ByteEnables.AllOnes(width),
-            };
+            return new ConfigAccessResult(AccessStatus.NoRootComplex, RouteFailure.None, isWrite, null, default, width, null, null, isWrite ? value : ByteEnables.AllOnes(width));
         }
 
         return Access(rc, decoded, width, isWrite, value);
@@ -115,60 +103,24 @@ public sealed partial class PcieModel
         var fault = ByteEnables.TryGet(address.Register, width, out byte enables);
         if (fault != AccessFault.None)
         {
-            return new ConfigAccessResult
-            {
-                Status = fault == AccessFault.UnalignedAccess ? AccessStatus.UnalignedAccess : AccessStatus.InvalidAccessSize,
-                IsWrite = isWrite,
-                RootComplex = rc,
-                Address = address,
-                Width = (byte)width,
-                Value = isWrite ? value : ByteEnables.AllOnes(width),
-            };
+            var status = fault == AccessFault.UnalignedAccess ? AccessStatus.UnalignedAccess : AccessStatus.InvalidAccessSize;
+            return new ConfigAccessResult(status, RouteFailure.None, isWrite, rc, address, width, null, null, isWrite ? value : ByteEnables.AllOnes(width));
         }
 
         var function = Route(rc, address.Bus, address.Devfn, out var failure, out var stoppedAt);
         if (function is null)
         {
-            return new ConfigAccessResult
-            {
-                Status = AccessStatus.Unroutable,
-                Failure = failure,
-                IsWrite = isWrite,
-                RootComplex = rc,
-                Address = address,
-                Width = (byte)width,
-                StoppedAt = stoppedAt,
-                Value = isWrite ? value : ByteEnables.AllOnes(width),
-            };
+            return new ConfigAccessResult(AccessStatus.Unroutable, failure, isWrite, rc, address, width, null, stoppedAt, isWrite ? value : ByteEnables.AllOnes(width));
         }
 
         if (!isWrite)
         {
-            return new ConfigAccessResult
-            {
-                Status = AccessStatus.Completed,
-                RootComplex = rc,
-                Address = address,
-                Width = (byte)width,
-                Function = function,
-                Value = function.Read(address.Register, width),
-            };
+            return new ConfigAccessResult(AccessStatus.Completed, RouteFailure.None, isWrite: false, rc, address, width, function, null, function.Read(address.Register, width));
         }
 
         uint data = (uint)(value & ByteEnables.AllOnes(width));
         uint before = function.ReadDword(address.Register);
         function.WriteDword(address.Register, data << ((address.Register & 3) * 8), enables);
-        return new ConfigAccessResult
-        {
-            Status = AccessStatus.Completed,
-            IsWrite = true,
-            RootComplex = rc,
-            Address = address,
-            Width = (byte)width,
-            Function = function,
-            Value = data,
-            Before = before,
-            After = function.ReadDword(address.Register),
-        };
+        return new ConfigAccessResult(AccessStatus.Completed, RouteFailure.None, isWrite: true, rc, address, width, function, null, data, before, function.ReadDword(address.Register));
     }
 }
