@@ -23,9 +23,9 @@ public class BatchChannelTests
     {
         while (channel.TryTakeBatch(out var batch))
         {
-            foreach (var item in batch)
+            for (int i = 0; i < batch.Count; i++)
             {
-                yield return item;
+                yield return batch[i];
             }
         }
     }

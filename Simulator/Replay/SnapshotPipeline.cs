@@ -109,9 +109,9 @@ internal sealed class SnapshotPipeline : IDisposable, IOutcomeRecycler
         {
             while (channel!.TryTakeBatch(out var batch))
             {
-                foreach (var outcome in batch.AsSpan())
+                for (int i = 0; i < batch.Count; i++)
                 {
-                    writer.WriteStep(outcome);
+                    writer.WriteStep(batch[i]);
                 }
             }
 
