@@ -5,7 +5,8 @@ using PcieSim.Replay;
 namespace PcieSim.Conformance.Files;
 
 /// <summary>
-/// The reader's one-pass path for plain read and write rows must read every row exactly as the general path does: the
+/// The reader's one-pass path for plain rows (configuration and mmio reads and writes, msi rows) must read every row
+/// exactly as the general path does: the
 /// same record, or the same error at the same line and column. Rows are drawn around the shape the pass takes (and
 /// just outside it) under both headers it serves, and each is read both ways.
 /// </summary>
@@ -20,6 +21,7 @@ public partial class TraceReaderTests
         const int Seed = 20261121;
         var random = new Random(Seed);
         long taken = 0;
+        long msiWithDevice = 0;
         for (int iteration = 0; iteration < 20_000; iteration++)
         {
             string row = PlainishRow(random);
@@ -32,9 +34,11 @@ public partial class TraceReaderTests
             }
 
             taken += inOnePass;
+            msiWithDevice += inOnePass > 0 && onePass.Contains("Op = Msi", StringComparison.Ordinal) && onePass.Contains("Device = 0", StringComparison.Ordinal) ? 1 : 0;
         }
 
         Assert.That(taken, Is.GreaterThan(1_000), "the pass itself read a good share of the rows");
+        Assert.That(msiWithDevice, Is.GreaterThan(20), "the pass read msi rows with a device");
     }
 
     [Test]
@@ -85,14 +89,15 @@ public partial class TraceReaderTests
         }
     }
 
-    /// <summary>A row near the plain read or write shape: each field usually right, sometimes just wrong.</summary>
+    /// <summary>A row near a plain row's shape: each field usually right, sometimes just wrong.</summary>
     private static string PlainishRow(Random random)
     {
         var row = new StringBuilder();
         row.Append(Pick(random, () => Digits(random, random.Next(1, 5)), () => Digits(random, random.Next(17, 21)), () => "", () => "-" + Digits(random, 2), () => "+7", () => " 1"));
-        row.Append(',').Append(Pick(random, () => random.Next(2) == 0 ? "read" : "write", () => "Read", () => "reads", () => "mmio-read", () => "hot-add", () => ""));
+        string[] ops = ["read", "write", "mmio-read", "mmio-write", "msi"];
+        row.Append(',').Append(Pick(random, () => ops[random.Next(ops.Length)], () => "Read", () => "reads", () => "mmio", () => "msi-", () => "hot-add", () => ""));
         row.Append(',').Append(Pick(random, () => Hex(random, random.Next(1, 17)), () => Hex(random, 17), () => "0x", () => "0X" + Hex(random, 8)[2..].ToUpperInvariant(), () => "0000:00:00.0@0x0", () => "", () => "x10", () => "0x1g"));
-        row.Append(',').Append(Pick(random, () => "124"[random.Next(3)].ToString(), () => "8", () => "3", () => "04", () => "", () => "-1", () => "44", () => "a"));
+        row.Append(',').Append(Pick(random, () => "12448"[random.Next(5)].ToString(), () => "8", () => "3", () => "04", () => "", () => "-1", () => "44", () => "a"));
         if (random.Next(8) == 0)
         {
             return row.ToString();
@@ -102,7 +107,9 @@ public partial class TraceReaderTests
         int more = random.Next(4);
         for (int i = 0; i < more; i++)
         {
-            row.Append(',').Append(random.Next(6) == 0 ? Pick(random, () => "rp0", () => "n", () => "\"q\"", () => " ") : "");
+            // The second field after the value is the device column: an msi row's DeviceID or requester ID.
+            string device = Pick(random, () => Hex(random, random.Next(1, 5)), () => Hex(random, 17), () => "0x", () => "0x1g", () => "rc0-ep0");
+            row.Append(',').Append(random.Next(6) == 0 ? Pick(random, () => "rp0", () => "n", () => "\"q\"", () => " ") : i == 1 && random.Next(4) != 0 ? device : "");
         }
 
         return row.ToString();

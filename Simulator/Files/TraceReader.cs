@@ -97,7 +97,7 @@ public sealed class TraceReader : IDisposable
 
     public TraceHeader Header { get; }
 
-    /// <summary>Rows read by the one-pass path for plain reads and writes (<see cref="TryParsePlainAccess"/>).</summary>
+    /// <summary>Rows read by the one-pass path for plain accesses and msi rows (<see cref="TryParsePlainAccess"/>).</summary>
     internal long PlainAccessRows { get; private set; }
 
     /// <summary>Opens a trace file, shared for reading. The source of messages is the file name.</summary>
@@ -581,11 +581,13 @@ public sealed class TraceReader : IDisposable
     }
 
     /// <summary>
-    /// The row most rows of a trace are, read in one pass: <c>SEQ,read|write,0xADDRESS,1|2|4,[0xVALUE]</c> and then only
-    /// empty fields, under the columns <see cref="plainAccessColumns"/> names. It yields the record <see cref="ParseRow"/>
-    /// would (a differential test holds the two together), or false for anything else, which then takes the general
-    /// path with its checks and messages: another op, a configuration address, a name, a note, a value too wide for
-    /// its width, a decimal or hex number longer than this pass reads, more fields than the header has.
+    /// The rows most rows of a trace are, read in one pass: <c>SEQ,OP,0xADDRESS,WIDTH,[0xVALUE]</c> for a configuration
+    /// read or write (width 1, 2 or 4) or an mmio read or write (4 or 8), and <c>SEQ,msi,0xADDRESS,WIDTH,0xVALUE,,[0xDEVICE]</c>
+    /// (width 2 or 4), then only empty fields, under the columns <see cref="plainAccessColumns"/> names. It yields the
+    /// record <see cref="ParseRow"/> would (a differential test holds the two together), or false for anything else,
+    /// which then takes the general path with its checks and messages: another op, a configuration address, a name, a
+    /// note, a width the op does not take, a value too wide for its width, a decimal or hex number longer than this
+    /// pass reads, more fields than the header has.
     /// </summary>
     private bool TryParsePlainAccess(ReadOnlySpan<char> text, int line, out TraceRecord record)
     {
@@ -609,18 +611,7 @@ public sealed class TraceReader : IDisposable
         }
 
         var rest = text[(i + 1)..];
-        TraceOp op;
-        if (rest.StartsWith("read,"))
-        {
-            op = TraceOp.Read;
-            rest = rest[5..];
-        }
-        else if (rest.StartsWith("write,"))
-        {
-            op = TraceOp.Write;
-            rest = rest[6..];
-        }
-        else
+        if (!TryTakePlainOp(ref rest, out TraceOp op))
         {
             return false;
         }
@@ -631,7 +622,13 @@ public sealed class TraceReader : IDisposable
         }
 
         int width = rest[1] - '0';
-        if (width is not (1 or 2 or 4))
+        bool widthTaken = op switch
+        {
+            TraceOp.Read or TraceOp.Write => width is 1 or 2 or 4,
+            TraceOp.MmioRead or TraceOp.MmioWrite => width is 4 or 8,
+            _ => width is 2 or 4,
+        };
+        if (!widthTaken)
         {
             return false;
         }
@@ -640,20 +637,37 @@ public sealed class TraceReader : IDisposable
         ulong? value = null;
         if (!rest.IsEmpty && rest[0] != ',')
         {
-            if (!TryTakeHex(ref rest, out ulong v) || v > (1UL << (8 * width)) - 1)
+            if (!TryTakeHex(ref rest, out ulong v) || (width < 8 && v > (1UL << (8 * width)) - 1))
             {
                 return false;
             }
 
             value = v;
         }
-        else if (op == TraceOp.Write)
+        else if (op is not (TraceOp.Read or TraceOp.MmioRead))
         {
             return false;
         }
 
-        // Only empty fields after the value, and no more than the header has.
+        // An msi row's device column: the DeviceID or requester ID it expects, after an empty port column.
         int fields = 5;
+        string? device = null;
+        ulong? deviceValue = null;
+        if (op == TraceOp.Msi && rest.Length > 2 && rest[0] == ',' && rest[1] == ',' && rest[2] != ',')
+        {
+            var afterDevice = rest[2..];
+            if (!TryTakeHex(ref afterDevice, out ulong d))
+            {
+                return false;
+            }
+
+            device = Text(rest[2..^afterDevice.Length]);
+            deviceValue = d;
+            rest = afterDevice;
+            fields = 7;
+        }
+
+        // Only empty fields after that, and no more than the header has.
         foreach (char c in rest)
         {
             if (c != ',')
@@ -669,8 +683,24 @@ public sealed class TraceReader : IDisposable
             return false;
         }
 
-        record = new TraceRecord(row, line, seq, op, TraceAddressKind.Numeric, address, default, width, value, null, null, null, null);
+        record = new TraceRecord(row, line, seq, op, TraceAddressKind.Numeric, address, default, width, value, null, device, deviceValue, null);
         return true;
+    }
+
+    /// <summary>The op of a row <see cref="TryParsePlainAccess"/> reads, and its comma, at the start of <paramref name="text"/>.</summary>
+    private static bool TryTakePlainOp(ref ReadOnlySpan<char> text, out TraceOp op)
+    {
+        (op, int length) = text switch
+        {
+            _ when text.StartsWith("read,") => (TraceOp.Read, 5),
+            _ when text.StartsWith("write,") => (TraceOp.Write, 6),
+            _ when text.StartsWith("mmio-write,") => (TraceOp.MmioWrite, 11),
+            _ when text.StartsWith("msi,") => (TraceOp.Msi, 4),
+            _ when text.StartsWith("mmio-read,") => (TraceOp.MmioRead, 10),
+            _ => (default, 0),
+        };
+        text = text[length..];
+        return length > 0;
     }
 
     /// <summary><c>0x</c> and 1-16 hex digits at the start of <paramref name="text"/>, which then starts after them.</summary>
