@@ -11,13 +11,23 @@ public sealed class ConfigRegisterFile
 {
     private readonly uint[] dwords = new uint[ConfigSpaceLayout.DwordCount];
 
+    // The layout's masks, held here too: a write reaches them through this object instead of through the layout
+    // (one object fewer, one cache line fewer to wait for when a trace moves between functions).
+    private readonly uint[] writeMask;
+    private readonly uint[] rw1cMask;
+
     public ConfigRegisterFile(ConfigSpaceLayout layout)
     {
         Layout = layout ?? throw new ArgumentNullException(nameof(layout));
+        writeMask = layout.WriteMask;
+        rw1cMask = layout.Rw1cMask;
         PowerOn();
     }
 
     public ConfigSpaceLayout Layout { get; }
+
+    /// <summary>The DWORDs themselves, for the owning function's accesses (see <see cref="Functions.PcieFunction"/>).</summary>
+    internal uint[] Dwords => dwords;
 
     /// <summary>The DWORD at <paramref name="index"/> (0..1023).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -32,8 +42,8 @@ public sealed class ConfigRegisterFile
     public uint WriteMasked(int index, uint data, uint laneMask)
     {
         uint old = dwords[index];
-        uint writable = Layout.WriteMask[index] & laneMask;
-        uint clear = Layout.Rw1cMask[index] & laneMask & data;
+        uint writable = writeMask[index] & laneMask;
+        uint clear = rw1cMask[index] & laneMask & data;
         dwords[index] = ((old & ~writable) | (data & writable)) & ~clear;
         return old;
     }

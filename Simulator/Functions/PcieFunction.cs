@@ -10,10 +10,18 @@ namespace PcieSim.Functions;
 /// </summary>
 public abstract class PcieFunction
 {
+    // The register file's DWORDs and the layout's write hooks, held on the function too: an access reaches them
+    // through one object instead of two or three, each a cache line the replay waits for when a trace moves from
+    // function to function (the largest blocks of its configuration rows were these loads).
+    private readonly uint[] dwords;
+    private readonly RegisterHook[] hooks;
+
     protected PcieFunction(string name, ConfigSpaceLayout layout)
     {
         Name = name;
         Config = new ConfigRegisterFile(layout);
+        dwords = Config.Dwords;
+        hooks = layout.Hooks;
     }
 
     /// <summary>The name from the topology (unique across the model).</summary>
@@ -46,12 +54,12 @@ public abstract class PcieFunction
 
     /// <summary>Reads the DWORD holding <paramref name="register"/>; reads have no side effects.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public uint ReadDword(int register) => Config.Read(register >> 2);
+    public uint ReadDword(int register) => dwords[register >> 2];
 
     /// <summary>Reads <paramref name="width"/> (1, 2 or 4) bytes at <paramref name="register"/>, which must be a valid lane for the width.</summary>
     public uint Read(int register, int width)
     {
-        uint dword = Config.Read(register >> 2) >> ((register & 3) * 8);
+        uint dword = dwords[register >> 2] >> ((register & 3) * 8);
         return width >= 4 ? dword : dword & (uint)ByteEnables.AllOnes(width);
     }
 
@@ -64,7 +72,7 @@ public abstract class PcieFunction
     {
         int index = register >> 2;
         uint lanes = ByteEnables.LaneMask(byteEnables);
-        var hook = Layout.Hooks[index];
+        var hook = hooks[index];
         if (hook == RegisterHook.None)
         {
             Config.WriteMasked(index, data, lanes);
