@@ -69,63 +69,35 @@ public enum RouteFailure : byte
 /// bridge that saw it and why it stopped), and the value read or the DWORD before and after a write.
 /// A value type: the routed path allocates nothing.
 /// </summary>
-/// <remarks>
-/// Three references and three 64-bit words: the small fields share one word, and <see cref="Before"/> and
-/// <see cref="After"/> another. A result is built on the stack and then copied word by word into its step outcome; a
-/// word the CPU had just written as separate bytes cannot be read back until those stores complete (a
-/// store-forwarding stall: a tenth of the samples of the replay's <c>ExecuteConfig</c> when the fields were separate).
-/// </remarks>
 public readonly struct ConfigAccessResult
 {
-    // Bits 0-7 status, 8-15 failure, 16 write, 24-31 width, 32-39 bus, 40-47 devfn, 48-63 register.
-    private readonly ulong packed;
-
-    // Bits 0-31 before, 32-63 after.
-    private readonly ulong beforeAfter;
-
     internal ConfigAccessResult(AccessStatus status, RouteFailure failure, bool isWrite, RootComplex? rootComplex, EcamAddress address, int width,
         PcieFunction? function, PcieFunction? stoppedAt, ulong value, uint before = 0, uint after = 0)
     {
-        packed = (ulong)status | ((ulong)failure << 8) | ((isWrite ? 1UL : 0UL) << 16) | ((ulong)(byte)width << 24)
-            | ((ulong)address.Bus << 32) | ((ulong)address.Devfn << 40) | ((ulong)address.Register << 48);
-        beforeAfter = before | ((ulong)after << 32);
+        Status = status;
+        Failure = failure;
+        IsWrite = isWrite;
         RootComplex = rootComplex;
+        Address = address;
+        Width = (byte)width;
         Function = function;
         StoppedAt = stoppedAt;
         Value = value;
+        Before = before;
+        After = after;
     }
 
-    public AccessStatus Status
-    {
-        get => (AccessStatus)(byte)packed;
-        init => packed = With(packed, 0, 8, (ulong)value);
-    }
+    public AccessStatus Status { get; init; }
 
-    public RouteFailure Failure
-    {
-        get => (RouteFailure)(byte)(packed >> 8);
-        init => packed = With(packed, 8, 8, (ulong)value);
-    }
+    public RouteFailure Failure { get; init; }
 
-    public bool IsWrite
-    {
-        get => ((packed >> 16) & 1) != 0;
-        init => packed = With(packed, 16, 1, value ? 1UL : 0UL);
-    }
+    public bool IsWrite { get; init; }
 
     public RootComplex? RootComplex { get; init; }
 
-    public EcamAddress Address
-    {
-        get => new((byte)(packed >> 32), (byte)(packed >> 40), (ushort)(packed >> 48));
-        init => packed = With(packed, 32, 32, value.Bus | ((ulong)value.Devfn << 8) | ((ulong)value.Register << 16));
-    }
+    public EcamAddress Address { get; init; }
 
-    public byte Width
-    {
-        get => (byte)(packed >> 24);
-        init => packed = With(packed, 24, 8, value);
-    }
+    public byte Width { get; init; }
 
     /// <summary>The function reached (null unless <see cref="Status"/> is Completed).</summary>
     public PcieFunction? Function { get; init; }
@@ -137,25 +109,10 @@ public readonly struct ConfigAccessResult
     public ulong Value { get; init; }
 
     /// <summary>For a completed write: the target DWORD before the write.</summary>
-    public uint Before
-    {
-        get => (uint)beforeAfter;
-        init => beforeAfter = With(beforeAfter, 0, 32, value);
-    }
+    public uint Before { get; init; }
 
     /// <summary>For a completed write: the target DWORD after the write.</summary>
-    public uint After
-    {
-        get => (uint)(beforeAfter >> 32);
-        init => beforeAfter = With(beforeAfter, 32, 32, value);
-    }
+    public uint After { get; init; }
 
     public bool Completed => Status == AccessStatus.Completed;
-
-    /// <summary><paramref name="word"/> with its <paramref name="bits"/> bits from <paramref name="shift"/> set to <paramref name="value"/>.</summary>
-    private static ulong With(ulong word, int shift, int bits, ulong value)
-    {
-        ulong mask = ((1UL << bits) - 1) << shift;
-        return (word & ~mask) | ((value << shift) & mask);
-    }
 }
