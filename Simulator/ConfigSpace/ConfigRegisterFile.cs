@@ -9,7 +9,10 @@ namespace PcieSim.ConfigSpace;
 /// </summary>
 public sealed class ConfigRegisterFile
 {
-    private readonly uint[] dwords = new uint[ConfigSpaceLayout.DwordCount];
+    // On the pinned object heap, away from the small objects allocated around this one: a guest's Command or BAR
+    // write dirties the array's first cache line, which would otherwise also hold this object's fields (or its
+    // function's), read by the snapshot's thread for every record of the function.
+    private readonly uint[] dwords = GC.AllocateArray<uint>(ConfigSpaceLayout.DwordCount, pinned: true);
 
     // The layout's masks, held here too: a write reaches them through this object instead of through the layout
     // (one object fewer, one cache line fewer to wait for when a trace moves between functions).
