@@ -16,7 +16,6 @@ public sealed class ConfigSpaceLayout
     public const int DwordCount = Size / 4;
 
     private readonly short[] registerAtByte;
-    private string?[]?[]? qualifiedNames;
 
     internal ConfigSpaceLayout(IReadOnlyList<RegisterDefinition> registers, IReadOnlyList<Capability> capabilities)
     {
@@ -29,6 +28,7 @@ public sealed class ConfigSpaceLayout
         Hooks = new RegisterHook[DwordCount];
         registerAtByte = new short[Size];
         Array.Fill(registerAtByte, (short)-1);
+        Names = new LayoutNames(this);
 
         for (int index = 0; index < registers.Count; index++)
         {
@@ -94,44 +94,10 @@ public sealed class ConfigSpaceLayout
     /// (<c>PCIe.SlotControl</c>, <c>MSI.MsiMessageControl</c>), as the snapshot names a register. Memoized for the
     /// accesses a function can complete (width 1 at any lane, 2 at lane 0 or 2, 4 at lane 0): the layout is immutable.
     /// </summary>
-    public string QualifiedAccessName(int offset, int width)
-    {
-        int slot = (offset & 3, width) switch
-        {
-            (var lane, 1) => lane,
-            (0, 2) => 4,
-            (2, 2) => 5,
-            (0, 4) => 6,
-            _ => -1,
-        };
-        if (slot < 0 || (uint)offset >= Size)
-        {
-            return ComputeQualifiedAccessName(offset, width);
-        }
+    public string QualifiedAccessName(int offset, int width) => Names.QualifiedAccessName(offset, width);
 
-        // Benign race: two threads may compute the same immutable string; either result is correct. Elements are
-        // read before they are written (no `??=` on an array element: that takes its address through a type check).
-        var names = qualifiedNames ??= new string?[DwordCount][];
-        var dword = names[offset >> 2];
-        if (dword is null)
-        {
-            names[offset >> 2] = dword = new string?[7];
-        }
-
-        var name = dword[slot];
-        if (name is null)
-        {
-            dword[slot] = name = ComputeQualifiedAccessName(offset, width);
-        }
-
-        return name;
-    }
-
-    private string ComputeQualifiedAccessName(int offset, int width)
-    {
-        string name = DescribeAccess(offset, width);
-        return CapabilityAt(offset) is { } capability ? capability.Label + "." + name : name;
-    }
+    /// <summary>This layout's names (<see cref="QualifiedAccessName"/>, register lookup), which functions of one shape share.</summary>
+    internal LayoutNames Names { get; }
 
     /// <summary>
     /// Names of the registers an access of <paramref name="width"/> bytes at <paramref name="offset"/> touches,

@@ -22,6 +22,7 @@ public abstract class PcieFunction
         Config = new ConfigRegisterFile(layout);
         dwords = Config.Dwords;
         hooks = layout.Hooks;
+        Names = layout.Names;
     }
 
     /// <summary>The name from the topology (unique across the model).</summary>
@@ -33,6 +34,25 @@ public abstract class PcieFunction
     public ConfigRegisterFile Config { get; }
 
     public ConfigSpaceLayout Layout => Config.Layout;
+
+    /// <summary>
+    /// Names of this function's registers and accesses, on the function itself and shared with the model's other
+    /// functions of the same shape (<see cref="ShareNames"/>): the snapshot names every access through them.
+    /// </summary>
+    internal LayoutNames Names { get; private set; }
+
+    /// <summary>Takes the names of an earlier function of the same shape from <paramref name="shapes"/>, or adds this one's.</summary>
+    internal void ShareNames(Dictionary<string, LayoutNames> shapes)
+    {
+        if (shapes.TryGetValue(Names.Shape, out var shared))
+        {
+            Names = shared;
+        }
+        else
+        {
+            shapes.Add(Names.Shape, Names);
+        }
+    }
 
     /// <summary>Receives side effects (routing changes, interrupt messages); set when the model is built.</summary>
     internal IFunctionHost? Host { get; set; }

@@ -277,7 +277,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
     private static bool ChangedRegisterAt(in ConfigAccessResult write, int lane, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out RegisterDefinition? register, out uint mask, out uint oldValue, out uint newValue)
     {
         int offset = (write.Address.Register & ~3) + lane;
-        register = write.Function!.Layout.RegisterAt(offset);
+        register = write.Function!.Names.RegisterAt(offset);
         mask = oldValue = newValue = 0;
         if (register is null || register.Offset != offset)
         {
@@ -428,7 +428,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {
-            line.Append("  ").Append(function.Layout.QualifiedAccessName(a.Register, access.Width));
+            line.Append("  ").Append(function.Names.QualifiedAccessName(a.Register, access.Width));
         }
 
         line.Append("  [");

@@ -1,4 +1,5 @@
 using PcieSim.AddressDecode;
+using PcieSim.ConfigSpace;
 using PcieSim.Functions;
 using PcieSim.Topology.Language;
 
@@ -105,6 +106,12 @@ public sealed partial class PcieModel : IFunctionHost
         }
 
         Endpoints = endpoints;
+        var shapes = new Dictionary<string, LayoutNames>(StringComparer.Ordinal);
+        foreach (var function in Functions)
+        {
+            function.ShareNames(shapes);
+        }
+
         RoutingChanged();
     }
 
