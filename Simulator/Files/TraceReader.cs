@@ -63,6 +63,12 @@ public sealed class TraceReader : IDisposable
     /// two texts used last.
     /// </summary>
     private readonly string?[] texts = new string?[256];
+
+    /// <summary>
+    /// The texts objects of recent rows, by the identity of their (shared) strings: a trace's hot-plug, raise and msi
+    /// rows repeat a few combinations, so a row naming one again allocates nothing.
+    /// </summary>
+    private readonly RowTexts?[] rowTexts = new RowTexts?[64];
     private int row;
     private bool disposed;
 
@@ -146,7 +152,10 @@ public sealed class TraceReader : IDisposable
     public bool TryRead(out TraceRecord record)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        record = default;
+
+        // The record is usually a reused step outcome's (on the heap): it is written once, by whichever path reads the
+        // row, rather than cleared first.
+        Unsafe.SkipInit(out record);
         while (filter.NextLine(out var text, out bool terminated))
         {
             // Comment and empty lines are not records.
@@ -156,7 +165,7 @@ public sealed class TraceReader : IDisposable
             }
 
             row++;
-            if (plainAccessColumns && TryParsePlainAccess(text, filter.LinesRead, out record))
+            if (plainAccessColumns && TryParsePlainAccess(text, filter.LinesRead, ref record))
             {
                 PlainAccessRows++;
                 return true;
@@ -172,6 +181,7 @@ public sealed class TraceReader : IDisposable
             throw pending;
         }
 
+        record = default;
         return false;
     }
 
@@ -577,7 +587,8 @@ public sealed class TraceReader : IDisposable
         }
 
         var noteText = Field(text, Note);
-        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, port, device, deviceValue, noteText.IsEmpty ? null : Text(noteText));
+        string? note = noteText.IsEmpty ? null : Text(noteText);
+        return new TraceRecord(row, line, seq, op, kind, address, configuration, width, value, deviceValue, Texts(port, device, note));
     }
 
     /// <summary>
@@ -589,9 +600,8 @@ public sealed class TraceReader : IDisposable
     /// note, a width the op does not take, a value too wide for its width, a decimal or hex number longer than this
     /// pass reads, more fields than the header has.
     /// </summary>
-    private bool TryParsePlainAccess(ReadOnlySpan<char> text, int line, out TraceRecord record)
+    private bool TryParsePlainAccess(ReadOnlySpan<char> text, int line, ref TraceRecord record)
     {
-        record = default;
         int i = 0;
         long seq = 0;
         for (; i < text.Length && i < 18; i++)
@@ -683,7 +693,7 @@ public sealed class TraceReader : IDisposable
             return false;
         }
 
-        record = new TraceRecord(row, line, seq, op, TraceAddressKind.Numeric, address, default, width, value, null, device, deviceValue, null);
+        record.SetPlainAccess(row, line, seq, op, address, width, value, deviceValue, device is null ? null : Texts(null, device, null));
         return true;
     }
 
@@ -727,6 +737,26 @@ public sealed class TraceReader : IDisposable
         int digits = i - 2;
         text = text[i..];
         return digits is > 0 and <= 16;
+    }
+
+    /// <summary>A row's texts (strings from <see cref="Text"/>), as the object made for a recent row naming the same ones if there was one.</summary>
+    private RowTexts? Texts(string? port, string? device, string? note)
+    {
+        if (port is null && device is null && note is null)
+        {
+            return null;
+        }
+
+        int slot = (((Identity(port) * 31) + Identity(device)) * 31) + Identity(note);
+        ref var recent = ref rowTexts[slot & (rowTexts.Length - 1)];
+        if (recent is not null && ReferenceEquals(recent.Port, port) && ReferenceEquals(recent.Device, device) && ReferenceEquals(recent.Note, note))
+        {
+            return recent;
+        }
+
+        return recent = new RowTexts(port, device, note);
+
+        static int Identity(string? text) => text is null ? 0 : RuntimeHelpers.GetHashCode(text);
     }
 
     /// <summary><paramref name="text"/> as a string: the one made when it was last read, if still known.</summary>
