@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 
 namespace PcieSim.Replay;
 
@@ -60,7 +61,9 @@ internal sealed class BatchChannel<T>
     private bool completed;
 
     // The queue's length, or int.MaxValue once the run ended: what a consumer that ran dry watches without the lock.
-    private volatile int queuedOrEnded;
+    // On a cache line of its own: next to the producer's per-item fill count, the consumer's watching would pull that
+    // line to the other core on every item.
+    private PaddedCount queuedOrEnded;
     private bool abandoned;
     private ExceptionDispatchInfo? producerFailure;
 
@@ -121,7 +124,7 @@ internal sealed class BatchChannel<T>
         lock (gate)
         {
             completed = true;
-            queuedOrEnded = int.MaxValue;
+            queuedOrEnded.Value = int.MaxValue;
             producerFailure = failure;
             Monitor.PulseAll(gate);
         }
@@ -133,7 +136,7 @@ internal sealed class BatchChannel<T>
         lock (gate)
         {
             abandoned = true;
-            queuedOrEnded = int.MaxValue;
+            queuedOrEnded.Value = int.MaxValue;
             queue.Clear();
             Monitor.PulseAll(gate);
         }
@@ -173,9 +176,9 @@ internal sealed class BatchChannel<T>
             }
 
             queue.Enqueue((filling, filled));
-            if (queuedOrEnded != int.MaxValue)
+            if (queuedOrEnded.Value != int.MaxValue)
             {
-                queuedOrEnded = queue.Count;
+                queuedOrEnded.Value = queue.Count;
             }
 
             Monitor.PulseAll(gate);
@@ -207,7 +210,7 @@ internal sealed class BatchChannel<T>
     private bool NextBatch(out int count)
     {
         count = 0;
-        if (queuedOrEnded == 0)
+        if (queuedOrEnded.Value == 0)
         {
             SpinForBatch();
         }
@@ -232,9 +235,9 @@ internal sealed class BatchChannel<T>
             }
 
             (draining, count) = queue.Dequeue();
-            if (queuedOrEnded != int.MaxValue)
+            if (queuedOrEnded.Value != int.MaxValue)
             {
-                queuedOrEnded = queue.Count;
+                queuedOrEnded.Value = queue.Count;
             }
 
             Monitor.PulseAll(gate);
@@ -250,7 +253,7 @@ internal sealed class BatchChannel<T>
     {
         long until = Stopwatch.GetTimestamp() + (Stopwatch.Frequency * SpinMicroseconds / 1_000_000);
         var spinner = default(SpinWait);
-        while (queuedOrEnded == 0 && Stopwatch.GetTimestamp() < until)
+        while (queuedOrEnded.Value == 0 && Stopwatch.GetTimestamp() < until)
         {
             spinner.SpinOnce(sleep1Threshold: -1);
         }
@@ -272,5 +275,19 @@ internal sealed class BatchChannel<T>
         public int Count => count;
 
         public T this[int index] => (uint)index < (uint)count ? items[index].Item! : throw new ArgumentOutOfRangeException(nameof(index));
+    }
+}
+
+/// <summary>A count alone in its cache line (with a line of padding before and after it, whatever the object's layout).</summary>
+[StructLayout(LayoutKind.Explicit, Size = 192)]
+internal struct PaddedCount
+{
+    [FieldOffset(64)]
+    private volatile int value;
+
+    public int Value
+    {
+        readonly get => value;
+        set => this.value = value;
     }
 }
