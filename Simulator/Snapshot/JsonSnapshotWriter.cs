@@ -218,7 +218,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
         if (access.Function is { } function)
         {
             json.WriteString("function", function.Name);
-            json.WriteString("registerName", SnapshotWriter.RegisterName(function.Layout, a.Register, access.Width));
+            json.WriteString("registerName", function.Names.QualifiedAccessName(a.Register, access.Width));
         }
 
         if (access is { Completed: true, IsWrite: true })

@@ -444,13 +444,6 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
         line.Append(']');
     }
 
-    /// <summary>The register an access names, prefixed with its capability's label (<c>PCIe.SlotStatus</c>).</summary>
-    public static string RegisterName(ConfigSpaceLayout layout, int register, int width)
-    {
-        ArgumentNullException.ThrowIfNull(layout);
-        return layout.QualifiedAccessName(register, width);
-    }
-
     /// <summary>A header or summary line, after the record lines gathered before it.</summary>
     private void Line(string line)
     {
