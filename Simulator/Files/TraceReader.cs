@@ -66,9 +66,10 @@ public sealed class TraceReader : IDisposable
 
     /// <summary>
     /// The texts objects of recent rows, by the identity of their (shared) strings: a trace's hot-plug, raise and msi
-    /// rows repeat a few combinations, so a row naming one again allocates nothing.
+    /// rows repeat a few hundred combinations, so a row naming one again allocates nothing. Pairs of entries, as for
+    /// <see cref="texts"/>.
     /// </summary>
-    private readonly RowTexts?[] rowTexts = new RowTexts?[64];
+    private readonly RowTexts?[] rowTexts = new RowTexts?[512];
     private int row;
     private bool disposed;
 
@@ -747,14 +748,22 @@ public sealed class TraceReader : IDisposable
             return null;
         }
 
-        int slot = (((Identity(port) * 31) + Identity(device)) * 31) + Identity(note);
-        ref var recent = ref rowTexts[slot & (rowTexts.Length - 1)];
-        if (recent is not null && ReferenceEquals(recent.Port, port) && ReferenceEquals(recent.Device, device) && ReferenceEquals(recent.Note, note))
+        int first = ((((Identity(port) * 31) + Identity(device)) * 31) + Identity(note)) & (rowTexts.Length - 2);
+        if (Holds(rowTexts[first]))
         {
-            return recent;
+            return rowTexts[first];
         }
 
-        return recent = new RowTexts(port, device, note);
+        if (Holds(rowTexts[first + 1]))
+        {
+            (rowTexts[first], rowTexts[first + 1]) = (rowTexts[first + 1], rowTexts[first]);
+            return rowTexts[first];
+        }
+
+        rowTexts[first + 1] = rowTexts[first];
+        return rowTexts[first] = new RowTexts(port, device, note);
+
+        bool Holds(RowTexts? recent) => recent is not null && ReferenceEquals(recent.Port, port) && ReferenceEquals(recent.Device, device) && ReferenceEquals(recent.Note, note);
 
         static int Identity(string? text) => text is null ? 0 : RuntimeHelpers.GetHashCode(text);
     }
