@@ -107,8 +107,8 @@ public record struct TraceRecord
         this.width = width.GetValueOrDefault();
         this.value = value.GetValueOrDefault();
         this.deviceValue = deviceValue.GetValueOrDefault();
-        present = (seq.HasValue ? Present.Seq : 0) | (width.HasValue ? Present.Width : 0)
-            | (value.HasValue ? Present.Value : 0) | (deviceValue.HasValue ? Present.DeviceValue : 0);
+        present = If(seq.HasValue, Present.Seq) | If(width.HasValue, Present.Width) | If(value.HasValue, Present.Value)
+            | If(deviceValue.HasValue, Present.DeviceValue);
     }
 
     /// <summary>1-based index of the data row (header and <c>#</c> lines not counted).</summary>
@@ -120,12 +120,8 @@ public record struct TraceRecord
     /// <summary>The <c>seq</c> column; null when empty or absent.</summary>
     public long? Seq
     {
-        readonly get => (present & Present.Seq) != 0 ? seq : null;
-        init
-        {
-            seq = value.GetValueOrDefault();
-            present = value.HasValue ? present | Present.Seq : present & ~Present.Seq;
-        }
+        readonly get => Get(Present.Seq, seq);
+        init => Set(ref seq, Present.Seq, value);
     }
 
     public TraceOp Op { readonly get => op; init => op = value; }
@@ -141,23 +137,15 @@ public record struct TraceRecord
     /// <summary>The width column, any integer (validity is the model's: 3 or 8 are marked accesses); null when empty.</summary>
     public int? Width
     {
-        readonly get => (present & Present.Width) != 0 ? width : null;
-        init
-        {
-            width = value.GetValueOrDefault();
-            present = value.HasValue ? present | Present.Width : present & ~Present.Width;
-        }
+        readonly get => Get(Present.Width, width);
+        init => Set(ref width, Present.Width, value);
     }
 
     /// <summary>The value column: data written, value read (recorded), vector raised, message data; null when empty.</summary>
     public ulong? Value
     {
-        readonly get => (present & Present.Value) != 0 ? this.value : null;
-        init
-        {
-            this.value = value.GetValueOrDefault();
-            present = value.HasValue ? present | Present.Value : present & ~Present.Value;
-        }
+        readonly get => Get(Present.Value, this.value);
+        init => Set(ref this.value, Present.Value, value);
     }
 
     /// <summary>The <c>port</c> column; null when empty.</summary>
@@ -177,12 +165,8 @@ public record struct TraceRecord
     /// <summary>For msi rows: the parsed hex <c>device</c> (expected ITS DeviceID or requester ID).</summary>
     public ulong? DeviceValue
     {
-        readonly get => (present & Present.DeviceValue) != 0 ? deviceValue : null;
-        init
-        {
-            deviceValue = value.GetValueOrDefault();
-            present = value.HasValue ? present | Present.DeviceValue : present & ~Present.DeviceValue;
-        }
+        readonly get => Get(Present.DeviceValue, deviceValue);
+        init => Set(ref deviceValue, Present.DeviceValue, value);
     }
 
     /// <summary>The <c>note</c> column; null when empty.</summary>
@@ -208,7 +192,7 @@ public record struct TraceRecord
         this.width = width;
         this.value = value.GetValueOrDefault();
         this.deviceValue = deviceValue.GetValueOrDefault();
-        present = Present.Seq | Present.Width | (value.HasValue ? Present.Value : 0) | (deviceValue.HasValue ? Present.DeviceValue : 0);
+        present = Present.Seq | Present.Width | If(value.HasValue, Present.Value) | If(deviceValue.HasValue, Present.DeviceValue);
         if (texts is null)
         {
             // A constant null needs no write barrier; most rows have no texts.
@@ -218,6 +202,20 @@ public record struct TraceRecord
         {
             this.texts = texts;
         }
+    }
+
+    private static Present If(bool has, Present flag) => has ? flag : 0;
+
+    /// <summary>An optional number: its stored value when the row has it.</summary>
+    private readonly T? Get<T>(Present flag, T stored)
+        where T : struct => (present & flag) != 0 ? stored : null;
+
+    /// <summary>Stores an optional number and whether the row has it.</summary>
+    private void Set<T>(ref T stored, Present flag, T? value)
+        where T : struct
+    {
+        stored = value.GetValueOrDefault();
+        present = value.HasValue ? present | flag : present & ~flag;
     }
 
     /// <summary>Which optional numbers the row has.</summary>
