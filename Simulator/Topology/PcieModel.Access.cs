@@ -1,6 +1,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using PcieSim.AddressDecode;
+using PcieSim.Functions;
 
 namespace PcieSim.Topology;
 
@@ -76,8 +77,7 @@ public sealed partial class PcieModel
         var rc = FindRootComplex(segment, bus);
         if (rc is null)
         {
-            return new ConfigAccessResult(AccessStatus.NoRootComplex, RouteFailure.None, isWrite, null, new EcamAddress(bus, devfn, (ushort)register), width,
-                null, null, isWrite ? value : ByteEnables.AllOnes(width));
+            return NotCompleted(AccessStatus.NoRootComplex, RouteFailure.None, isWrite, null, new EcamAddress(bus, devfn, (ushort)register), width, null, value);
         }
 
         return Access(rc, new EcamAddress(bus, devfn, (ushort)register), width, isWrite, value);
@@ -87,7 +87,7 @@ public sealed partial class PcieModel
     {
         if (!TryDecodeEcam(address, out var rc, out var decoded))
         {
-            return new ConfigAccessResult(AccessStatus.NoRootComplex, RouteFailure.None, isWrite, null, default, width, null, null, isWrite ? value : ByteEnables.AllOnes(width));
+            return NotCompleted(AccessStatus.NoRootComplex, RouteFailure.None, isWrite, null, default, width, null, value);
         }
 
         return Access(rc, decoded, width, isWrite, value);
@@ -104,13 +104,13 @@ public sealed partial class PcieModel
         if (fault != AccessFault.None)
         {
             var status = fault == AccessFault.UnalignedAccess ? AccessStatus.UnalignedAccess : AccessStatus.InvalidAccessSize;
-            return new ConfigAccessResult(status, RouteFailure.None, isWrite, rc, address, width, null, null, isWrite ? value : ByteEnables.AllOnes(width));
+            return NotCompleted(status, RouteFailure.None, isWrite, rc, address, width, null, value);
         }
 
         var function = Route(rc, address.Bus, address.Devfn, out var failure, out var stoppedAt);
         if (function is null)
         {
-            return new ConfigAccessResult(AccessStatus.Unroutable, failure, isWrite, rc, address, width, null, stoppedAt, isWrite ? value : ByteEnables.AllOnes(width));
+            return NotCompleted(AccessStatus.Unroutable, failure, isWrite, rc, address, width, stoppedAt, value);
         }
 
         if (!isWrite)
@@ -123,4 +123,12 @@ public sealed partial class PcieModel
         function.WriteDword(address.Register, data << ((address.Register & 3) * 8), enables);
         return new ConfigAccessResult(AccessStatus.Completed, RouteFailure.None, isWrite: true, rc, address, width, function, null, data, before, function.ReadDword(address.Register));
     }
+
+    /// <summary>
+    /// An access that reached no function: a read returns all ones of its width, a write is dropped and reports the
+    /// data it carried.
+    /// </summary>
+    private static ConfigAccessResult NotCompleted(AccessStatus status, RouteFailure failure, bool isWrite, RootComplex? rc, EcamAddress address, int width,
+        PcieFunction? stoppedAt, ulong value) =>
+        new(status, failure, isWrite, rc, address, width, null, stoppedAt, isWrite ? value : ByteEnables.AllOnes(width));
 }
