@@ -80,8 +80,44 @@ public sealed class LayoutNamesTests
         var model = Topo.Build(Varied);
         var rp0 = model.Functions.Single(f => f.Name == "rp0");
         var rp1 = model.Functions.Single(f => f.Name == "rp1");
-        Assert.That(rp1.Layout.Names.Shape, Is.EqualTo(rp0.Layout.Names.Shape));
+        Assert.That(LayoutNames.ByShape.Equals(rp1.Layout.Names, rp0.Layout.Names), Is.True);
+        Assert.That(LayoutNames.ByShape.GetHashCode(rp1.Layout.Names), Is.EqualTo(LayoutNames.ByShape.GetHashCode(rp0.Layout.Names)));
         Assert.That(rp1.Layout.Registers.Select(r => r.ResetValue), Is.Not.EqualTo(rp0.Layout.Registers.Select(r => r.ResetValue)));
+    }
+
+    /// <summary>Each thing a name depends on, changed alone in a copy of a layout, makes another shape.</summary>
+    [TestCase("register name")]
+    [TestCase("register size")]
+    [TestCase("field name")]
+    [TestCase("field bit")]
+    [TestCase("field width")]
+    [TestCase("register left out")]
+    [TestCase("capability left out")]
+    public void shape_tells_apart_every_part_of_a_name(string change)
+    {
+        var model = Topo.Build(Varied);
+        var layout = model.Functions.Single(f => f.Name == "rp0").Layout;
+        var registers = layout.Registers.ToList();
+        var capabilities = layout.Capabilities.ToList();
+        int i = registers.FindIndex(r => r.Fields.Count > 1);
+        var r = registers[i];
+        var f0 = r.Fields[0];
+        switch (change)
+        {
+            case "register name": registers[i] = r with { Name = r.Name + "X" }; break;
+            case "register size": registers[i] = r with { Size = r.Size == 4 ? 2 : 4 }; break;
+            case "field name": registers[i] = r with { Fields = [f0 with { Name = f0.Name + "X" }, .. r.Fields.Skip(1)] }; break;
+            case "field bit": registers[i] = r with { Fields = [f0 with { Bit = f0.Bit + 1 }, .. r.Fields.Skip(1)] }; break;
+            case "field width": registers[i] = r with { Fields = [f0 with { Width = f0.Width + 1 }, .. r.Fields.Skip(1)] }; break;
+            case "register left out": registers.RemoveAt(registers.Count - 1); break;
+            case "capability left out": capabilities.RemoveAt(capabilities.Count - 1); break;
+        }
+
+        var same = new ConfigSpaceLayout(layout.Registers, layout.Capabilities);
+        var changed = new ConfigSpaceLayout(registers, capabilities);
+        Assert.That(LayoutNames.ByShape.Equals(same.Names, layout.Names), Is.True, "an unchanged copy");
+        Assert.That(LayoutNames.ByShape.Equals(changed.Names, layout.Names), Is.False, change);
+        Assert.That(LayoutNames.ByShape.Equals(layout.Names, changed.Names), Is.False, change);
     }
 
     /// <summary>What a snapshot uses of a register: name, offset, size and fields.</summary>

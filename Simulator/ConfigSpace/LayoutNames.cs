@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text;
 
 namespace PcieSim.ConfigSpace;
 
@@ -14,14 +12,15 @@ internal sealed class LayoutNames
 {
     private readonly ConfigSpaceLayout layout;
     private string?[]?[]? qualifiedNames;
-    private string? shape;
 
     public LayoutNames(ConfigSpaceLayout layout) => this.layout = layout;
 
     /// <summary>
-    /// Everything the names depend on, as text: two layouts with the same shape name every access and field alike.
+    /// Compares names by the shape of their layouts: equal when the registers (offset, size, name, and each field's
+    /// name, bit and width) and the capabilities (label, offset, length) are, which is everything the names depend on.
+    /// A model looks its functions up in a set with this comparer, so that functions of one shape share one instance.
     /// </summary>
-    public string Shape => shape ??= DescribeShape(layout);
+    public static IEqualityComparer<LayoutNames> ByShape { get; } = new ShapeComparer();
 
     /// <summary>The register holding byte <paramref name="offset"/> (of this shape: its name, offset, size and fields), or null.</summary>
     public RegisterDefinition? RegisterAt(int offset) => layout.RegisterAt(offset);
@@ -66,25 +65,69 @@ internal sealed class LayoutNames
         return layout.CapabilityAt(offset) is { } capability ? capability.Label + "." + name : name;
     }
 
-    private static string DescribeShape(ConfigSpaceLayout layout)
+    /// <summary>Structural, field by field: no text is built (a model compares each of its functions once).</summary>
+    private sealed class ShapeComparer : IEqualityComparer<LayoutNames>
     {
-        var text = new StringBuilder();
-        foreach (var register in layout.Registers)
+        public bool Equals(LayoutNames? x, LayoutNames? y) =>
+            ReferenceEquals(x, y) || (x is not null && y is not null && SameShape(x.layout, y.layout));
+
+        public int GetHashCode(LayoutNames names)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{register.Offset:x}+{register.Size} {register.Name}:");
-            foreach (var field in register.Fields)
+            // Deterministic and cheap: the extents of the registers and capabilities (names rarely tell shapes apart
+            // where the extents do not, and Equals decides).
+            var layout = names.layout;
+            int hash = (layout.Registers.Count * 397) ^ layout.Capabilities.Count;
+            foreach (var register in layout.Registers)
             {
-                text.Append(CultureInfo.InvariantCulture, $" {field.Name}@{field.Bit}+{field.Width}");
+                hash = (hash * 31) + ((register.Offset << 3) | register.Size);
             }
 
-            text.Append('\n');
+            foreach (var capability in layout.Capabilities)
+            {
+                hash = (hash * 31) + ((capability.Offset << 12) ^ capability.Length);
+            }
+
+            return hash;
         }
 
-        foreach (var capability in layout.Capabilities)
+        private static bool SameShape(ConfigSpaceLayout a, ConfigSpaceLayout b)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{capability.Label}@{capability.Offset:x}+{capability.Length:x}\n");
-        }
+            if (a.Registers.Count != b.Registers.Count || a.Capabilities.Count != b.Capabilities.Count)
+            {
+                return false;
+            }
 
-        return text.ToString();
+            for (int i = 0; i < a.Registers.Count; i++)
+            {
+                var ra = a.Registers[i];
+                var rb = b.Registers[i];
+                if (ra.Offset != rb.Offset || ra.Size != rb.Size || ra.Fields.Count != rb.Fields.Count || !string.Equals(ra.Name, rb.Name, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+
+                for (int f = 0; f < ra.Fields.Count; f++)
+                {
+                    var fa = ra.Fields[f];
+                    var fb = rb.Fields[f];
+                    if (fa.Bit != fb.Bit || fa.Width != fb.Width || !string.Equals(fa.Name, fb.Name, StringComparison.Ordinal))
+                    {
+                        return false;
+                    }
+                }
+            }
+
+            for (int i = 0; i < a.Capabilities.Count; i++)
+            {
+                var ca = a.Capabilities[i];
+                var cb = b.Capabilities[i];
+                if (ca.Offset != cb.Offset || ca.Length != cb.Length || !string.Equals(ca.Label, cb.Label, StringComparison.Ordinal))
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        }
     }
 }

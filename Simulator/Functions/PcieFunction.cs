@@ -41,16 +41,19 @@ public abstract class PcieFunction
     /// </summary>
     internal LayoutNames Names { get; private set; }
 
-    /// <summary>Takes the names of an earlier function of the same shape from <paramref name="shapes"/>, or adds this one's.</summary>
-    internal void ShareNames(Dictionary<string, LayoutNames> shapes)
+    /// <summary>
+    /// Takes the names of an earlier function of the same shape from <paramref name="shapes"/> (a set compared
+    /// <see cref="LayoutNames.ByShape"/>), or adds this one's.
+    /// </summary>
+    internal void ShareNames(HashSet<LayoutNames> shapes)
     {
-        if (shapes.TryGetValue(Names.Shape, out var shared))
+        if (shapes.TryGetValue(Names, out var shared))
         {
             Names = shared;
         }
         else
         {
-            shapes.Add(Names.Shape, Names);
+            shapes.Add(Names);
         }
     }
 

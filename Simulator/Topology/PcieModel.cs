@@ -106,7 +106,7 @@ public sealed partial class PcieModel : IFunctionHost
         }
 
         Endpoints = endpoints;
-        var shapes = new Dictionary<string, LayoutNames>(StringComparer.Ordinal);
+        var shapes = new HashSet<LayoutNames>(LayoutNames.ByShape);
         foreach (var function in Functions)
         {
             function.ShareNames(shapes);
