@@ -1,4 +1,3 @@
-
 namespace PcieSim.ConfigSpace;
 
 /// <summary>
