@@ -4,7 +4,9 @@ namespace PcieSim.Files;
 
 /// <summary>
 /// Writes a file through a temporary file in the same folder and a rename, so an interrupted or failed run
-/// never leaves a half-written snapshot, trace or golden file. UTF-8 without a byte-order mark.
+/// never leaves a half-written snapshot, trace or golden file. UTF-8 without a byte-order mark. A device, FIFO or
+/// socket (<c>--out /dev/null</c>, <c>/dev/stdout</c>, a pipe) is written in place instead: a rename would replace
+/// the device node itself, and a stream cannot be half-written in any way a rename could prevent.
 /// </summary>
 public static class AtomicFile
 {
@@ -37,6 +39,13 @@ public sealed class PendingFile : IDisposable
     internal PendingFile(string path)
     {
         Path = path;
+        if (FileKinds.Of(path) == FileKind.Special)
+        {
+            Temporary = path;
+            writer = new Utf8FileWriter(UncachedFileStream.OpenSpecial(path));
+            return;
+        }
+
         string directory = System.IO.Path.GetDirectoryName(path)!;
         Temporary = System.IO.Path.Combine(directory, "." + System.IO.Path.GetFileName(path) + ".tmp-" + Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture));
         // Written once and not read back by this process: past the page cache where the file system allows.
@@ -46,8 +55,10 @@ public sealed class PendingFile : IDisposable
     /// <summary>The file to be written.</summary>
     public string Path { get; }
 
-    /// <summary>The temporary file beside it.</summary>
+    /// <summary>The temporary file beside it; <see cref="Path"/> itself for a device, FIFO or socket, written in place.</summary>
     public string Temporary { get; }
+
+    private bool InPlace => ReferenceEquals(Temporary, Path);
 
     /// <summary>Where to write; LF line endings are the caller's.</summary>
     public TextWriter Writer => writer;
@@ -56,7 +67,11 @@ public sealed class PendingFile : IDisposable
     public void Commit()
     {
         writer.Dispose();
-        File.Move(Temporary, Path, overwrite: true);
+        if (!InPlace)
+        {
+            File.Move(Temporary, Path, overwrite: true);
+        }
+
         committed = true;
     }
 
@@ -70,7 +85,7 @@ public sealed class PendingFile : IDisposable
             }
             finally
             {
-                if (File.Exists(Temporary))
+                if (!InPlace && File.Exists(Temporary))
                 {
                     File.Delete(Temporary);
                 }

@@ -30,6 +30,9 @@ public sealed class UncachedFileStream : Stream, IBufferWriter<byte>
     private const int FcntlSetFlags = 4;
 
     private readonly SafeFileHandle handle;
+
+    /// <summary>For a special file, the stream its bytes go through in order (it has no offsets); null for a file.</summary>
+    private readonly FileStream? inOrder;
     private readonly byte[] storage;
 
     /// <summary>Where the first of the two aligned halves of <see cref="storage"/> starts: one fills while the other is written.</summary>
@@ -64,16 +67,37 @@ public sealed class UncachedFileStream : Stream, IBufferWriter<byte>
 
     /// <param name="tryDirect">False: always through the cache (tests cover both ways).</param>
     internal UncachedFileStream(string path, int bufferSize, bool tryDirect)
+        : this(path, bufferSize, tryDirect, special: false)
+    {
+    }
+
+    private UncachedFileStream(string path, int bufferSize, bool tryDirect, bool special)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(bufferSize);
-        handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        if (special)
+        {
+            // A device, FIFO or socket has no file offsets to write at and nothing to truncate: bytes go in order.
+            handle = File.OpenHandle(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite);
+            inOrder = new FileStream(handle, FileAccess.Write, bufferSize: 0);
+        }
+        else
+        {
+            handle = File.OpenHandle(path, FileMode.Create, FileAccess.Write, FileShare.None);
+        }
+
         // Two blocks at least: after a hand-over up to a block less a byte stays, and GetSpan still promises a block.
         capacity = Math.Max(2 * Alignment, (bufferSize + Alignment - 1) / Alignment * Alignment);
         // A pinned array never moves, so aligned windows into it stay aligned for the stream's life.
         storage = GC.AllocateUninitializedArray<byte>(2 * capacity + Alignment, pinned: true);
         start = AlignedStart(storage);
-        direct = tryDirect && TrySetDirect(handle, true);
+        direct = !special && tryDirect && TrySetDirect(handle, true);
     }
+
+    /// <summary>
+    /// Opens an existing device, FIFO or socket (<see cref="FileKind.Special"/>: <c>/dev/null</c>, a pipe) for writing:
+    /// the same buffering and write-behind, the bytes written in order through the cache.
+    /// </summary>
+    public static UncachedFileStream OpenSpecial(string path) => new(path, 1 << 20, tryDirect: false, special: true);
 
     /// <summary>Whether whole blocks currently bypass the page cache.</summary>
     public bool IsDirect => direct;
@@ -195,6 +219,7 @@ public sealed class UncachedFileStream : Stream, IBufferWriter<byte>
         finally
         {
             StopWriter();
+            inOrder?.Dispose();
             handle.Dispose();
             base.Dispose(disposing);
         }
@@ -303,6 +328,13 @@ public sealed class UncachedFileStream : Stream, IBufferWriter<byte>
 
     private void WriteAt(ReadOnlySpan<byte> bytes, long offset)
     {
+        if (inOrder is not null)
+        {
+            // Halves are handed to the writer one at a time, in file order.
+            inOrder.Write(bytes);
+            return;
+        }
+
         try
         {
             RandomAccess.Write(handle, bytes, offset);
