@@ -34,6 +34,9 @@ public static class AtomicFile
 public sealed class PendingFile : IDisposable
 {
     private readonly Utf8FileWriter writer;
+
+    // A device, FIFO or socket: written in place, nothing to rename or delete.
+    private readonly bool inPlace;
     private bool committed;
 
     internal PendingFile(string path)
@@ -41,6 +44,7 @@ public sealed class PendingFile : IDisposable
         Path = path;
         if (FileKinds.Of(path) == FileKind.Special)
         {
+            inPlace = true;
             Temporary = path;
             writer = new Utf8FileWriter(UncachedFileStream.OpenSpecial(path));
             return;
@@ -58,8 +62,6 @@ public sealed class PendingFile : IDisposable
     /// <summary>The temporary file beside it; <see cref="Path"/> itself for a device, FIFO or socket, written in place.</summary>
     public string Temporary { get; }
 
-    private bool InPlace => ReferenceEquals(Temporary, Path);
-
     /// <summary>Where to write; LF line endings are the caller's.</summary>
     public TextWriter Writer => writer;
 
@@ -67,7 +69,7 @@ public sealed class PendingFile : IDisposable
     public void Commit()
     {
         writer.Dispose();
-        if (!InPlace)
+        if (!inPlace)
         {
             File.Move(Temporary, Path, overwrite: true);
         }
@@ -85,7 +87,7 @@ public sealed class PendingFile : IDisposable
             }
             finally
             {
-                if (!InPlace && File.Exists(Temporary))
+                if (!inPlace && File.Exists(Temporary))
                 {
                     File.Delete(Temporary);
                 }

@@ -90,7 +90,7 @@ public sealed class UncachedFileStream : Stream, IBufferWriter<byte>
         // A pinned array never moves, so aligned windows into it stay aligned for the stream's life.
         storage = GC.AllocateUninitializedArray<byte>(2 * capacity + Alignment, pinned: true);
         start = AlignedStart(storage);
-        direct = !special && tryDirect && TrySetDirect(handle, true);
+        direct = tryDirect && TrySetDirect(handle, true);
     }
 
     /// <summary>
