@@ -5,40 +5,67 @@ using PcieSim.Replay;
 namespace PcieSim.Conformance.Files;
 
 /// <summary>
-/// The reader's one-pass path for plain rows (configuration and mmio reads and writes, msi rows) must read every row
-/// exactly as the general path does: the
-/// same record, or the same error at the same line and column. Rows are drawn around the shape the pass takes (and
-/// just outside it) under both headers it serves, and each is read both ways.
+/// The reader's fast paths for plain rows (configuration and mmio reads and writes, msi rows), the one-pass path that
+/// reads a row character by character and the scanner that reads it from vector compares, must read every row exactly
+/// as the general path does: the same record, or the same error at the same line and column. Rows are drawn around the
+/// shape the paths take (and just outside it) under both headers they serve, with each line break a trace may have and
+/// now and then a character only the general path may judge, and each is read every way.
 /// </summary>
 public partial class TraceReaderTests
 {
     private const string PlainHeader = "seq,op,address,width,value,port,device";
 
+    /// <summary>A comment after the row, so that the scanner's 64 characters lie in the trace.</summary>
+    private static readonly string Filler = "# " + new string('.', PlainRowScanner.Window);
+
     [TestCase(PlainHeader)]
     [TestCase(PlainHeader + ",note")]
-    public void the_plain_access_pass_reads_every_row_as_the_general_path_does(string header)
+    public void the_fast_paths_read_every_row_as_the_general_path_does(string header)
     {
         const int Seed = 20261121;
         var random = new Random(Seed);
-        long taken = 0;
+        long onePassRows = 0, scanned = 0, scanned128 = 0;
         long msiWithDevice = 0;
         for (int iteration = 0; iteration < 20_000; iteration++)
         {
             string row = PlainishRow(random);
-            string trace = "# topology: --pcie-root-complex rc0\n" + header + "\n" + row + "\n";
-            var general = ReadBothWays(trace, plainAccessPass: false, out _);
-            var onePass = ReadBothWays(trace, plainAccessPass: true, out long inOnePass);
-            if (general != onePass)
+            string lineBreak = random.Next(8) switch { 0 => "\r\n", 1 => "\r", _ => "\n" };
+            string trace = "# topology: --pcie-root-complex rc0\n" + header + "\n" + row + lineBreak + Filler + "\n";
+            var general = ReadEveryWay(trace, PlainRowPaths.None, out _);
+            foreach (var paths in new[] { PlainRowPaths.OnePass, PlainRowPaths.Scanner128, PlainRowPaths.Scanner })
             {
-                Assert.Fail($"seed {Seed}, iteration {iteration}, row '{row}':\n  general:  {general}\n  one pass: {onePass}");
-            }
+                var fast = ReadEveryWay(trace, paths, out var counts);
+                if (general != fast)
+                {
+                    Assert.Fail($"seed {Seed}, iteration {iteration}, row '{row}', line break {(int)lineBreak[0]}, {paths}:\n  general: {general}\n  {paths}: {fast}");
+                }
 
-            taken += inOnePass;
-            msiWithDevice += inOnePass > 0 && onePass.Contains("Op = Msi", StringComparison.Ordinal) && onePass.Contains("Device = 0", StringComparison.Ordinal) ? 1 : 0;
+                switch (paths)
+                {
+                    case PlainRowPaths.OnePass:
+                        onePassRows += counts.PlainAccess;
+                        msiWithDevice += counts.PlainAccess > 0 && fast.Contains("Op = Msi", StringComparison.Ordinal) && fast.Contains("Device = 0", StringComparison.Ordinal) ? 1 : 0;
+                        break;
+                    case PlainRowPaths.Scanner128:
+                        scanned128 += counts.Scanned;
+                        break;
+                    default:
+                        scanned += counts.Scanned;
+                        break;
+                }
+            }
         }
 
-        Assert.That(taken, Is.GreaterThan(1_000), "the pass itself read a good share of the rows");
-        Assert.That(msiWithDevice, Is.GreaterThan(20), "the pass read msi rows with a device");
+        Assert.Multiple(() =>
+        {
+            Assert.That(onePassRows, Is.GreaterThan(1_000), "the one-pass path itself read a good share of the rows");
+            Assert.That(msiWithDevice, Is.GreaterThan(20), "the one-pass path read msi rows with a device");
+            if (PlainRowScanner.IsSupported)
+            {
+                Assert.That(scanned128, Is.GreaterThan(1_000), "the scanner (128-bit vectors) read a good share of the rows");
+                Assert.That(scanned, Is.EqualTo(scanned128), "the scanner read the same rows whatever its vectors");
+            }
+        });
     }
 
     [Test]
@@ -67,14 +94,14 @@ public partial class TraceReaderTests
         });
     }
 
-    /// <summary>What reading a one-row trace gives, as text: the record, or the error with its position.</summary>
-    private static string ReadBothWays(string trace, bool plainAccessPass, out long inOnePass)
+    /// <summary>What reading a one-row trace gives, as text (the record, or the error with its position), and the rows the fast paths read.</summary>
+    private static string ReadEveryWay(string trace, PlainRowPaths paths, out (long PlainAccess, long Scanned) counts)
     {
-        inOnePass = 0;
+        counts = default;
         TraceReader? reader = null;
         try
         {
-            reader = new TraceReader(new StringReader(trace), Source, plainAccessPass);
+            reader = new TraceReader(new StringReader(trace), Source, paths);
             var records = ReadAll(reader);
             return "record " + string.Join("; ", records.Select(r => r.ToString()));
         }
@@ -84,16 +111,31 @@ public partial class TraceReaderTests
         }
         finally
         {
-            inOnePass = reader?.PlainAccessRows ?? 0;
+            counts = (reader?.PlainAccessRows ?? 0, reader?.ScannedRows ?? 0);
             reader?.Dispose();
         }
     }
 
-    /// <summary>A row near a plain row's shape: each field usually right, sometimes just wrong.</summary>
+    /// <summary>
+    /// A row near a plain row's shape: each field usually right, sometimes just wrong, and now and then with a character
+    /// that is not printable ASCII, among them characters whose low byte is a digit, a comma or a line feed.
+    /// </summary>
     private static string PlainishRow(Random random)
     {
+        string row = PlainishFields(random);
+        if (random.Next(16) != 0 || row.Length == 0)
+        {
+            return row;
+        }
+
+        string[] unusual = ["\t", "\u00e9", "\u0130", "\u012c", "\u010a", "\u007f", "\u0000"];
+        return row.Insert(random.Next(row.Length + 1), unusual[random.Next(unusual.Length)]);
+    }
+
+    private static string PlainishFields(Random random)
+    {
         var row = new StringBuilder();
-        row.Append(Pick(random, () => Digits(random, random.Next(1, 5)), () => Digits(random, random.Next(17, 21)), () => "", () => "-" + Digits(random, 2), () => "+7", () => " 1"));
+        row.Append(Pick(random, () => Digits(random, random.Next(1, random.Next(2) == 0 ? 5 : 17)), () => Digits(random, random.Next(17, 21)), () => "", () => "-" + Digits(random, 2), () => "+7", () => " 1"));
         string[] ops = ["read", "write", "mmio-read", "mmio-write", "msi"];
         row.Append(',').Append(Pick(random, () => ops[random.Next(ops.Length)], () => "Read", () => "reads", () => "mmio", () => "msi-", () => "hot-add", () => ""));
         row.Append(',').Append(Pick(random, () => Hex(random, random.Next(1, 17)), () => Hex(random, 17), () => "0x", () => "0X" + Hex(random, 8)[2..].ToUpperInvariant(), () => "0000:00:00.0@0x0", () => "", () => "x10", () => "0x1g"));

@@ -236,6 +236,30 @@ internal sealed class TraceLineFilter : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// The characters from the next line on, when that line lies in the chunk with at least
+    /// <see cref="PlainRowScanner.Window"/> characters from its start and needs none of <see cref="NextLine"/>'s
+    /// special cases (the file's start, a line feed to skip, the end, an error).
+    /// </summary>
+    public bool TryPeekWindow(out ReadOnlySpan<char> window)
+    {
+        if (chunkLen - chunkPos < PlainRowScanner.Window || skipLineFeed || atStart || stopped)
+        {
+            window = default;
+            return false;
+        }
+
+        window = chunk.AsSpan(chunkPos, chunkLen - chunkPos);
+        return true;
+    }
+
+    /// <summary>Takes the line <see cref="TryPeekWindow"/> showed, <paramref name="chars"/> long with its line break.</summary>
+    public void Consume(int chars)
+    {
+        chunkPos += chars;
+        LinesRead++;
+    }
+
     private void Gather(ReadOnlySpan<char> piece, ref int gathered)
     {
         if (gathered + piece.Length > line.Length)

@@ -50,6 +50,9 @@ public sealed class TraceReader : IDisposable
     private readonly int[] columnIndex = new int[8];
     private readonly int fieldLimit;
 
+    /// <summary>Reads plain rows from the characters in bulk, or null (declined rows take the one-pass path).</summary>
+    private readonly PlainRowScanner? scanner;
+
     /// <summary>The header is <c>seq,op,address,width,value,port,device</c>, perhaps then <c>note</c>: the columns <see cref="TryParsePlainAccess"/> reads.</summary>
     private readonly bool plainAccessColumns;
     private int[] fieldStart = new int[8];
@@ -77,12 +80,12 @@ public sealed class TraceReader : IDisposable
     /// <param name="source">The file name for messages (no directory).</param>
     /// <exception cref="InputException">The text before the first data row is not a valid trace header.</exception>
     public TraceReader(TextReader reader, string source)
-        : this(reader, source, plainAccessPass: true)
+        : this(reader, source, PlainRowPaths.Scanner)
     {
     }
 
-    /// <param name="plainAccessPass">False: every row takes the general path (tests compare the two).</param>
-    internal TraceReader(TextReader reader, string source, bool plainAccessPass)
+    /// <param name="plainRows">Which paths read plain rows (tests compare them with the general path).</param>
+    internal TraceReader(TextReader reader, string source, PlainRowPaths plainRows)
     {
         ArgumentNullException.ThrowIfNull(reader);
         ArgumentNullException.ThrowIfNull(source);
@@ -92,7 +95,10 @@ public sealed class TraceReader : IDisposable
         {
             Header = ReadHeader();
             fieldLimit = Header.ColumnNames.Count;
-            plainAccessColumns = plainAccessPass && columnIndex[Seq] == 0 && columnIndex[Op] == 1 && columnIndex[Address] == 2 && columnIndex[Width] == 3
+            scanner = plainRows is PlainRowPaths.Scanner or PlainRowPaths.Scanner128 && PlainRowScanner.IsSupported
+                ? new PlainRowScanner(wideVectors: plainRows == PlainRowPaths.Scanner)
+                : null;
+            plainAccessColumns = plainRows != PlainRowPaths.None && columnIndex[Seq] == 0 && columnIndex[Op] == 1 && columnIndex[Address] == 2 && columnIndex[Width] == 3
                 && columnIndex[Value] == 4 && columnIndex[Port] == 5 && columnIndex[Device] == 6 && fieldLimit is 7 or 8;
         }
         catch
@@ -104,8 +110,11 @@ public sealed class TraceReader : IDisposable
 
     public TraceHeader Header { get; }
 
-    /// <summary>Rows read by the one-pass path for plain accesses and msi rows (<see cref="TryParsePlainAccess"/>).</summary>
+    /// <summary>Rows read by the one-pass path for plain accesses and msi rows (<see cref="TryParsePlainAccess"/>) or by the scanner.</summary>
     internal long PlainAccessRows { get; private set; }
+
+    /// <summary>Of <see cref="PlainAccessRows"/>, those the scanner read.</summary>
+    internal long ScannedRows { get; private set; }
 
     /// <summary>Opens a trace file, shared for reading. The source of messages is the file name.</summary>
     /// <exception cref="InputException">The file does not exist, or its header is invalid.</exception>
@@ -157,6 +166,16 @@ public sealed class TraceReader : IDisposable
         // The record is usually a reused step outcome's (on the heap): it is written once, by whichever path reads the
         // row, rather than cleared first.
         Unsafe.SkipInit(out record);
+        if (plainAccessColumns && scanner is not null && filter.TryPeekWindow(out var window) && scanner.TryScan(window, fieldLimit, out var plain))
+        {
+            filter.Consume(plain.Consumed);
+            row++;
+            record.SetPlainAccess(row, filter.LinesRead, plain.Seq, plain.Op, plain.Address, plain.Width, plain.HasValue ? plain.Value : null, null, null);
+            PlainAccessRows++;
+            ScannedRows++;
+            return true;
+        }
+
         while (filter.NextLine(out var text, out bool terminated))
         {
             // Comment and empty lines are not records.
@@ -932,4 +951,20 @@ public sealed class TraceReader : IDisposable
     private static string Shorten(ReadOnlySpan<char> text) => text.Length <= MaxShownValue ? text.ToString() : string.Concat(text[..MaxShownValue], "...");
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}
+
+/// <summary>The paths a <see cref="TraceReader"/> may read plain rows by; tests hold each to the general path.</summary>
+internal enum PlainRowPaths
+{
+    /// <summary>Every row by the general path, with its checks and messages.</summary>
+    None,
+
+    /// <summary>Plain rows by the one-pass path, character by character.</summary>
+    OnePass,
+
+    /// <summary>The scanner with 128-bit vectors first, then the one-pass path.</summary>
+    Scanner128,
+
+    /// <summary>The scanner with the widest vectors the machine has first, then the one-pass path (what a reader does).</summary>
+    Scanner,
 }
