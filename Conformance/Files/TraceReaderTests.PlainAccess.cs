@@ -25,7 +25,7 @@ public partial class TraceReaderTests
         const int Seed = 20261121;
         var random = new Random(Seed);
         long onePassRows = 0, scanned = 0, scanned128 = 0;
-        long msiWithDevice = 0;
+        long msiWithDevice = 0, scannedMsiWithDevice = 0;
         for (int iteration = 0; iteration < 20_000; iteration++)
         {
             string row = PlainishRow(random);
@@ -48,6 +48,7 @@ public partial class TraceReaderTests
                         break;
                     case PlainRowPaths.Scanner128:
                         scanned128 += counts.Scanned;
+                        scannedMsiWithDevice += counts.Scanned > 0 && fast.Contains("Op = Msi", StringComparison.Ordinal) && fast.Contains("Device = 0", StringComparison.Ordinal) ? 1 : 0;
                         break;
                     default:
                         scanned += counts.Scanned;
@@ -64,6 +65,7 @@ public partial class TraceReaderTests
             {
                 Assert.That(scanned128, Is.GreaterThan(1_000), "the scanner (128-bit vectors) read a good share of the rows");
                 Assert.That(scanned, Is.EqualTo(scanned128), "the scanner read the same rows whatever its vectors");
+                Assert.That(scannedMsiWithDevice, Is.GreaterThan(20), "the scanner read msi rows with a device");
             }
         });
     }
@@ -151,7 +153,7 @@ public partial class TraceReaderTests
         {
             // The second field after the value is the device column: an msi row's DeviceID or requester ID.
             string device = Pick(random, () => Hex(random, random.Next(1, 5)), () => Hex(random, 17), () => "0x", () => "0x1g", () => "rc0-ep0");
-            row.Append(',').Append(random.Next(6) == 0 ? Pick(random, () => "rp0", () => "n", () => "\"q\"", () => " ") : i == 1 && random.Next(4) != 0 ? device : "");
+            row.Append(',').Append(random.Next(6) == 0 ? Pick(random, () => "rp0", () => "n", () => "\"q\"", () => " ", () => "p0x12") : i == 1 && random.Next(4) != 0 ? device : "");
         }
 
         return row.ToString();

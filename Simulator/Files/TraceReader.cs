@@ -170,7 +170,15 @@ public sealed class TraceReader : IDisposable
         {
             filter.Consume(plain.Consumed);
             row++;
-            record.SetPlainAccess(row, filter.LinesRead, plain.Seq, plain.Op, plain.Address, plain.Width, plain.HasValue ? plain.Value : null, null, null);
+            RowTexts? texts = null;
+            ulong? deviceValue = null;
+            if (plain.DeviceStart != 0)
+            {
+                texts = Texts(null, Text(window.Slice(plain.DeviceStart, plain.DeviceLength)), null);
+                deviceValue = plain.DeviceValue;
+            }
+
+            record.SetPlainAccess(row, filter.LinesRead, plain.Seq, plain.Op, plain.Address, plain.Width, plain.HasValue ? plain.Value : null, deviceValue, texts);
             PlainAccessRows++;
             ScannedRows++;
             return true;
