@@ -145,13 +145,7 @@ internal sealed class PlainRowScanner
         }
 
         row.Width = Unsafe.Add(ref text, Pad + addressEnd + 1) - '0';
-        bool widthTaken = row.Op switch
-        {
-            TraceOp.Read or TraceOp.Write => row.Width is 1 or 2 or 4,
-            TraceOp.MmioRead or TraceOp.MmioWrite => row.Width is 4 or 8,
-            _ => row.Width is 2 or 4,
-        };
-        if (!widthTaken)
+        if (!TraceReader.PlainWidth(row.Op, row.Width))
         {
             return false;
         }
@@ -163,7 +157,7 @@ internal sealed class PlainRowScanner
         if (row.HasValue)
         {
             if (!TryHex(ref text, classes.HexDigits, widthEnd + 1, valueEnd, out row.Value)
-                || (row.Width < 8 && row.Value > (1UL << (8 * row.Width)) - 1))
+                || !TraceReader.FitsWidth(row.Value, row.Width))
             {
                 return false;
             }

@@ -660,13 +660,7 @@ public sealed class TraceReader : IDisposable
         }
 
         int width = rest[1] - '0';
-        bool widthTaken = op switch
-        {
-            TraceOp.Read or TraceOp.Write => width is 1 or 2 or 4,
-            TraceOp.MmioRead or TraceOp.MmioWrite => width is 4 or 8,
-            _ => width is 2 or 4,
-        };
-        if (!widthTaken)
+        if (!PlainWidth(op, width))
         {
             return false;
         }
@@ -675,7 +669,7 @@ public sealed class TraceReader : IDisposable
         ulong? value = null;
         if (!rest.IsEmpty && rest[0] != ',')
         {
-            if (!TryTakeHex(ref rest, out ulong v) || (width < 8 && v > (1UL << (8 * width)) - 1))
+            if (!TryTakeHex(ref rest, out ulong v) || !FitsWidth(v, width))
             {
                 return false;
             }
@@ -724,6 +718,17 @@ public sealed class TraceReader : IDisposable
         record.SetPlainAccess(row, line, seq, op, address, width, value, deviceValue, device is null ? null : Texts(null, device, null));
         return true;
     }
+
+    /// <summary>Whether a plain row of <paramref name="op"/> may have <paramref name="width"/> (any other width takes the general path).</summary>
+    internal static bool PlainWidth(TraceOp op, int width) => op switch
+    {
+        TraceOp.Read or TraceOp.Write => width is 1 or 2 or 4,
+        TraceOp.MmioRead or TraceOp.MmioWrite => width is 4 or 8,
+        _ => width is 2 or 4,
+    };
+
+    /// <summary>Whether <paramref name="value"/> fits in <paramref name="width"/> bytes (1 to 8).</summary>
+    internal static bool FitsWidth(ulong value, int width) => width >= 8 || value <= (1UL << (8 * width)) - 1;
 
     /// <summary>The op of a row <see cref="TryParsePlainAccess"/> reads, and its comma, at the start of <paramref name="text"/>.</summary>
     private static bool TryTakePlainOp(ref ReadOnlySpan<char> text, out TraceOp op)
