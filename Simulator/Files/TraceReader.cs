@@ -579,7 +579,7 @@ public sealed class TraceReader : IDisposable
 
             if (width is { } bytesWide && bytesWide < 8)
             {
-                ulong max = bytesWide <= 0 ? 0 : (1UL << (8 * bytesWide)) - 1;
+                ulong max = WidthMax(bytesWide);
                 if (v > max)
                 {
                     throw Error(line, Value, Quote(valueText), Invariant(
@@ -727,8 +727,16 @@ public sealed class TraceReader : IDisposable
         _ => width is 2 or 4,
     };
 
-    /// <summary>Whether <paramref name="value"/> fits in <paramref name="width"/> bytes (1 to 8).</summary>
-    internal static bool FitsWidth(ulong value, int width) => width >= 8 || value <= (1UL << (8 * width)) - 1;
+    /// <summary>Whether <paramref name="value"/> fits in <paramref name="width"/> bytes.</summary>
+    internal static bool FitsWidth(ulong value, int width) => value <= WidthMax(width);
+
+    /// <summary>The largest value <paramref name="width"/> bytes hold (0 for no bytes, all ones from 8 on).</summary>
+    private static ulong WidthMax(int width) => width switch
+    {
+        <= 0 => 0,
+        >= 8 => ulong.MaxValue,
+        _ => (1UL << (8 * width)) - 1,
+    };
 
     /// <summary>The op of a row <see cref="TryParsePlainAccess"/> reads, and its comma, at the start of <paramref name="text"/>.</summary>
     private static bool TryTakePlainOp(ref ReadOnlySpan<char> text, out TraceOp op)
