@@ -107,28 +107,49 @@ public sealed partial class PcieModel
             foreach (var endpoint in decodeChanged)
             {
                 endpoint.DecodeChanged = false;
-                int kept = 0;
-                for (int i = 0; i < barCount; i++)
-                {
-                    if (!ReferenceEquals(barTable[i].Endpoint, endpoint))
-                    {
-                        barTable[kept] = barTable[i];
-                        barBases[kept++] = barBases[i];
-                    }
-                }
-
-                barCount = kept;
+                RemoveBars(endpoint);
                 AddDecodingBars(endpoint, sorted: true);
             }
         }
 
         decodeChanged.Clear();
-        barsOverlap = false;
-        for (int i = 1; i < barCount; i++)
+
+        // In a local and a span, stopping at the first overlap: the loop runs over the whole table at every refresh,
+        // and the field written at each step made every step wait for the last one's store.
+        var table = barTable.AsSpan(0, barCount);
+        bool overlap = false;
+        for (int i = 1; i < table.Length && !overlap; i++)
         {
             // A BAR's base is aligned to its size, so base + size − 1 does not overflow.
-            barsOverlap |= barTable[i].Base <= barTable[i - 1].Base + (barTable[i - 1].Size - 1);
+            overlap = table[i].Base <= table[i - 1].Base + (table[i - 1].Size - 1);
         }
+
+        barsOverlap = overlap;
+    }
+
+    /// <summary>
+    /// Takes the endpoint's entries out of the table, the others keeping their order. Entries before the first of
+    /// them stay where they are: each entry holds a reference, so moving one costs a write barrier, and an endpoint
+    /// that decoded nothing (most often, after a BAR sizing with Memory Space Enable clear) moves none.
+    /// </summary>
+    private void RemoveBars(Endpoint endpoint)
+    {
+        int kept = 0;
+        while (kept < barCount && !ReferenceEquals(barTable[kept].Endpoint, endpoint))
+        {
+            kept++;
+        }
+
+        for (int i = kept + 1; i < barCount; i++)
+        {
+            if (!ReferenceEquals(barTable[i].Endpoint, endpoint))
+            {
+                barTable[kept] = barTable[i];
+                barBases[kept++] = barBases[i];
+            }
+        }
+
+        barCount = kept;
     }
 
     /// <summary>Adds the endpoint's decoding BARs: appended (sorted later) or inserted in base order.</summary>
