@@ -214,4 +214,32 @@ public sealed class EndpointTests
 
         Assert.That(ep.ReadDword(0x10), Is.Zero, "BAR back to 0");
     }
+
+    [Test]
+    public void a_hot_added_endpoint_has_power_on_values_and_a_reset_one_reset_values()
+    {
+        // MSI Mask Bits: all ones when OpenVMM constructs the device, 0 after a reset (msi_cap.rs).
+        var model = Topo.Build("--pcie-root-complex rc0 --pcie-root-port rc0:rp0,hotplug --pcie-endpoint rp0:ep0,template=generic,bar0=4K,msi=4");
+        var ep = model.FindEndpoint("ep0")!;
+        int maskBits = ep.Layout.Registers.Single(r => r.Name == "MsiMaskBits").Offset;
+        Assert.That(ep.ReadDword(maskBits), Is.EqualTo(uint.MaxValue), "as created");
+
+        ep.Write(0x10, 4, 0xFFFF_FFFF);
+        ep.Write(maskBits, 4, 0x5);
+        model.HotRemove("rp0");
+        model.HotAdd("rp0", "ep0");
+        Assert.Multiple(() =>
+        {
+            Assert.That(ep.ReadDword(maskBits), Is.EqualTo(uint.MaxValue), "hot-added: power-on value");
+            Assert.That(ep.ReadDword(0x10), Is.EqualTo(ep.Layout.ResetDword(0x10 >> 2)), "hot-added: BAR at its reset value");
+        });
+
+        ep.Write(maskBits, 4, 0x5);
+        model.Reset();
+        Assert.That(ep.ReadDword(maskBits), Is.Zero, "reset: reset value");
+        for (int i = 0; i < 1024; i++)
+        {
+            Assert.That(ep.Config.Read(i), Is.EqualTo(ep.Layout.ResetDword(i)), $"DWORD 0x{i * 4:X3} after reset");
+        }
+    }
 }

@@ -77,9 +77,9 @@ public abstract class BridgeFunction : PcieFunction
     }
 
     /// <summary>A reset clears bus numbers and ARI Forwarding Enable: routing follows (whoever resets the bridge).</summary>
-    public override void Reset()
+    protected override void Reset(bool powerOn)
     {
-        base.Reset();
+        base.Reset(powerOn);
         Host?.RoutingChanged(this);
     }
 

@@ -114,9 +114,9 @@ public abstract class DownstreamPort : BridgeFunction
         Config.Set(slotStatusIndex, bit, bit);
     }
 
-    public override void Reset()
+    protected override void Reset(bool powerOn)
     {
-        base.Reset();
+        base.Reset(powerOn);
         ApplyPresence();
     }
 

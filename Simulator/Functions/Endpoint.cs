@@ -59,9 +59,9 @@ public sealed partial class Endpoint : PcieFunction, IPortChild
 
     public bool MemorySpaceEnabled => (Command & (ushort)CommandRegister.MemorySpaceEnable) != 0;
 
-    public override void Reset()
+    protected override void Reset(bool powerOn)
     {
-        base.Reset();
+        base.Reset(powerOn);
         ResetMsix();
         Host?.MemoryDecodeChanged(this);
     }

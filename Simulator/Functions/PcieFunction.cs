@@ -118,20 +118,31 @@ public abstract class PcieFunction
     }
 
     /// <summary>Returns the function to its reset values (PCIe Base Spec r6.0 §7.5; OpenVMM reference 2.8 and 3).</summary>
-    public virtual void Reset()
-    {
-        Config.Reset();
-        MsiLatch = 0;
-    }
+    public void Reset() => Reset(powerOn: false);
 
     /// <summary>
     /// Returns the function to the state of a newly created one: its reset state, except the few fields whose
     /// power-on value differs (<see cref="ConfigSpace.FieldDefinition.PowerOn"/>). A hot-added device comes back this way.
     /// </summary>
-    public void PowerOn()
+    public void PowerOn() => Reset(powerOn: true);
+
+    /// <summary>
+    /// The reset proper: the DWORDs from the layout's reset or power-on image, then what each kind of function resets
+    /// beyond them. One image is copied, not the reset image and then the power-on image over it (4 KiB each, at every
+    /// hot-add of a storm).
+    /// </summary>
+    protected virtual void Reset(bool powerOn)
     {
-        Reset();
-        Config.PowerOn();
+        if (powerOn)
+        {
+            Config.PowerOn();
+        }
+        else
+        {
+            Config.Reset();
+        }
+
+        MsiLatch = 0;
     }
 
     /// <summary>Side effects of a write to a hooked DWORD. The default applies the masks only.</summary>
