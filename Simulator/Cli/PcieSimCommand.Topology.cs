@@ -58,8 +58,8 @@ public static partial class PcieSimCommand
         }
 
         lines.Add(Inv($"root complex  {rc.Name} (segment {rc.Segment:x4}, buses {rc.StartBus:x2}-{rc.EndBus:x2}, ECAM 0x{rc.Window.Base:x})"));
-        lines.Add(Inv($"bdf           {Bdf.Format(rc.Segment, decoded.Bus, decoded.Devfn)} (device {decoded.Device}, function {decoded.Function})"));
-        var result = model.Read(rc, decoded.Bus, decoded.Devfn, decoded.Register & ~3, 4);
+        lines.Add(Inv($"bdf           {Bdf.Format(rc.Segment, (byte)decoded.Bus, (byte)decoded.Devfn)} (device {decoded.Device}, function {decoded.Function})"));
+        var result = model.Read(rc, (byte)decoded.Bus, (byte)decoded.Devfn, decoded.Register & ~3, 4);
         string register = result.Function is { } function
             ? Inv($"0x{decoded.Register:x3} {RegisterName(function, decoded.Register)}")
             : Inv($"0x{decoded.Register:x3}");

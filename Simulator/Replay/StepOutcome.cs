@@ -32,7 +32,7 @@ public sealed class StepOutcome
     internal bool HasAccess => hasAccess;
 
     /// <summary>
-    /// <see cref="Access"/> in place: a result is 48 bytes, and the replay and the snapshot read it several times a
+    /// <see cref="Access"/> in place: a result is 56 bytes, and the replay and the snapshot read it several times a
     /// row. Meaningless when <see cref="HasAccess"/> is false (a reused outcome keeps its last access there).
     /// </summary>
     internal ref readonly ConfigAccessResult AccessRef => ref access;

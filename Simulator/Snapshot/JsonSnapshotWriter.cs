@@ -209,7 +209,7 @@ public sealed class JsonSnapshotWriter : ISnapshotWriter
             json.WriteString("ecamAddress", Hex(record.Address));
         }
 
-        json.WriteString("bdf", Bdf.Format(access.RootComplex?.Segment ?? record.Configuration.Segment, a.Bus, a.Devfn));
+        json.WriteString("bdf", Bdf.Format(access.RootComplex?.Segment ?? record.Configuration.Segment, (byte)a.Bus, (byte)a.Devfn));
         json.WriteString("register", Hex((uint)a.Register, 3));
         json.WriteNumber("width", access.Width);
         json.WriteString("value", Hex(access.Value));

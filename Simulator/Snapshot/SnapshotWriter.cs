@@ -424,7 +424,7 @@ public sealed class SnapshotWriter(TextWriter output) : ISnapshotWriter
             line.Append("0x").AppendHex(record.Address).Append('=');
         }
 
-        line.AppendConfigurationAddress(segment, a.Bus, a.Devfn, a.Register).Append(" w").AppendDecimal(access.Width).Append(' ');
+        line.AppendConfigurationAddress(segment, (byte)a.Bus, (byte)a.Devfn, a.Register).Append(" w").AppendDecimal(access.Width).Append(' ');
         line.Append(access.IsWrite ? "= 0x" : "-> 0x").AppendHex(access.Value);
         if (access.Function is { } function)
         {

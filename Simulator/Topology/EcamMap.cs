@@ -101,7 +101,7 @@ public readonly struct EcamMap
         var entries = table;
         ulong offset = address - low;
         ulong chunk = offset >> 20;
-        int bus;
+        byte bus; // a byte as loaded: an int here would be narrowed again for the decoded address
         if (chunk < (ulong)entries.Length)
         {
             // Below the length (whose load was the null check): the entry needs no bounds check.
@@ -122,7 +122,7 @@ public readonly struct EcamMap
             return false;
         }
 
-        decoded = new EcamAddress((byte)bus, (byte)(offset >> 12), (ushort)(offset & 0xFFF));
+        decoded = new EcamAddress(bus, (byte)(offset >> 12), (ushort)(offset & 0xFFF));
         return true;
     }
 
@@ -157,7 +157,7 @@ public readonly struct EcamMap
         /// </summary>
         /// <param name="tableCovers">Whether a MiB table covers every window, so that an address outside it is in none.</param>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public bool TryFind(ulong address, bool tableCovers, [NotNullWhen(true)] out RootComplex? rc, out int bus, out ulong offset)
+        public bool TryFind(ulong address, bool tableCovers, [NotNullWhen(true)] out RootComplex? rc, out byte bus, out ulong offset)
         {
             rc = null;
             for (int i = tableCovers ? -1 : ByBase.Length - 1; i >= 0; i--)
@@ -182,7 +182,7 @@ public readonly struct EcamMap
             }
 
             offset = address - rc.Window.Base;
-            bus = rc.Window.StartBus + (int)(offset >> 20);
+            bus = (byte)(rc.Window.StartBus + (int)(offset >> 20));
             return true;
         }
     }

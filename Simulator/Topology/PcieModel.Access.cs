@@ -107,7 +107,7 @@ public sealed partial class PcieModel
             return NotCompleted(status, RouteFailure.None, isWrite, rc, address, width, null, value);
         }
 
-        var function = Route(rc, address.Bus, address.Devfn, out var failure, out var stoppedAt);
+        var function = Route(rc, (byte)address.Bus, (byte)address.Devfn, out var failure, out var stoppedAt);
         if (function is null)
         {
             return NotCompleted(AccessStatus.Unroutable, failure, isWrite, rc, address, width, stoppedAt, value);
