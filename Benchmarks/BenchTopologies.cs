@@ -1,5 +1,6 @@
 using PcieSim.Files;
 using PcieSim.Functions;
+using PcieSim.Generation;
 using PcieSim.Topology;
 using PcieSim.Topology.Language;
 
@@ -23,6 +24,25 @@ internal static class BenchTopologies
     public static string PathOf(string topology) => Path.Combine(AppContext.BaseDirectory, "topologies", topology + ".topo");
 
     public static TopologySpec Spec(string topology) => TopologyFile.Read(PathOf(topology));
+
+    /// <summary>
+    /// Writes <c>pciesim generate</c>'s trace of <paramref name="records"/> records on <paramref name="topology"/>
+    /// (seed 1, as the README's commands) to <paramref name="path"/>.
+    /// </summary>
+    public static void WriteGeneratedTrace(string topology, int records, string path)
+    {
+        var spec = Spec(topology);
+        using var file = AtomicFile.Begin(path);
+        using (var trace = new TraceWriter(file.Writer, spec.NormalisedFlags, [], TraceGenerator.Columns, leaveOpen: true))
+        {
+            foreach (var record in TraceGenerator.Generate(spec, records, seed: 1))
+            {
+                trace.Write(record);
+            }
+        }
+
+        file.Commit();
+    }
 
     /// <summary>Builds the model and programs every bridge's bus numbers through configuration writes.</summary>
     public static PcieModel Enumerated(string topology)

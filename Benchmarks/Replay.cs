@@ -1,7 +1,6 @@
 using System.Globalization;
 using BenchmarkDotNet.Attributes;
 using PcieSim.Files;
-using PcieSim.Generation;
 using PcieSim.Replay;
 
 namespace PcieSim.Benchmarks;
@@ -56,20 +55,7 @@ public class Replay
         folder = Path.Combine(Path.GetTempPath(), "pciesim-bench-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(folder);
         tracePath = Path.Combine(folder, "generated.csv");
-        var spec = BenchTopologies.Spec(BenchTopologies.Rc4x16Switch3);
-        using (var file = AtomicFile.Begin(tracePath))
-        {
-            using (var trace = new TraceWriter(file.Writer, spec.NormalisedFlags, [], TraceGenerator.Columns, leaveOpen: true))
-            {
-                foreach (var record in TraceGenerator.Generate(spec, Records, seed: 1))
-                {
-                    trace.Write(record);
-                }
-            }
-
-            file.Commit();
-        }
-
+        BenchTopologies.WriteGeneratedTrace(BenchTopologies.Rc4x16Switch3, Records, tracePath);
         traceBytes = File.ReadAllBytes(tracePath);
     }
 

@@ -1,0 +1,359 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace PcieSim.Benchmarks;
+
+/// <summary>
+/// Issue 5's end-to-end targets, measured the way the issue states them: the console replay of a generated trace with
+/// the text snapshot written to a file, one new process a round (process start included), against the C loop
+/// (<c>Benchmarks/baseline/cloop.c</c>) run just before it in the same round.
+/// </summary>
+/// <remarks>
+/// BenchmarkDotNet measures inside one process; these targets are about a whole run of <c>pciesim replay</c>, so this
+/// runner starts the processes itself. Each replay runs as the only child of a small measuring process (this program's
+/// <see cref="MeasureVerb"/>), which times it with a <see cref="Stopwatch"/> and reads its user CPU and peak resident
+/// set from <c>getrusage(RUSAGE_CHILDREN)</c> on Linux: the replay's own, not the C loop's (which holds its whole trace
+/// in memory). The host's speed drifts from minute to minute on a shared machine, so the runner prints every round and
+/// judges the targets on the medians and round by round.
+/// </remarks>
+internal static partial class EndToEnd
+{
+    /// <summary>Issue 5: at least 3 million records per second end to end.</summary>
+    private const double TargetRecordsPerSecond = 3_000_000;
+
+    /// <summary>Issue 5: within 6 times the C loop.</summary>
+    private const double TargetTimesBaseline = 6;
+
+    /// <summary>Issue 5: peak working set under 200 MB.</summary>
+    private const long TargetPeakBytes = 200_000_000;
+
+    private const string Usage = """
+        usage: Benchmarks end-to-end [--topology 1x4|4x16-sw3|1x256] [--records N] [--trace FILE] [--rounds N]
+                                     [--baseline CLOOP] [--work DIR]
+          --topology   topology of the generated trace (default 4x16-sw3)
+          --records    records of the generated trace (default 10000000)
+          --trace      replay this trace instead of generating one (its data rows are counted)
+          --rounds     rounds to run (default 20)
+          --baseline   the compiled C loop (gcc -O2 -o /tmp/cloop Benchmarks/baseline/cloop.c), run before each replay
+          --work       folder for the generated trace and the snapshot, deleted at the end (default: the temporary folder)
+        """;
+
+    /// <summary>Runs the rounds; 0 when every replay succeeded (whether or not the targets were met), 1 otherwise, 2 on bad arguments.</summary>
+    public static int Run(string[] args)
+    {
+        if (!Options.TryParse(args, out var options, out string? error))
+        {
+            Console.Error.WriteLine("end-to-end: " + error);
+            Console.Error.WriteLine(Usage);
+            return 2;
+        }
+
+        string work = Path.Combine(options.Work, "pciesim-end-to-end-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture));
+        Directory.CreateDirectory(work);
+        try
+        {
+            return RunIn(work, options);
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    private static int RunIn(string work, Options options)
+    {
+        string trace = options.Trace ?? Path.Combine(work, "trace.csv");
+        long records;
+        if (options.Trace is null)
+        {
+            Console.WriteLine(Inv($"generating {options.Records:N0} records on {options.Topology} (seed 1) ..."));
+            BenchTopologies.WriteGeneratedTrace(options.Topology, options.Records, trace);
+            records = options.Records;
+        }
+        else
+        {
+            records = CountDataRows(trace);
+        }
+
+        string pciesim = Path.Combine(AppContext.BaseDirectory, "pciesim.dll");
+        string snapshot = Path.Combine(work, "snapshot.txt");
+        Console.WriteLine(Inv($"{records:N0} records, {new FileInfo(trace).Length / 1e6:F0} MB of trace; dotnet {pciesim} replay TRACE --out SNAPSHOT; {options.Rounds} round(s)"));
+
+        var rounds = new List<Round>();
+        for (int i = 1; i <= options.Rounds; i++)
+        {
+            double? baseline = options.Baseline is null ? null : RunBaseline(options.Baseline, trace);
+            File.Delete(snapshot);
+            var (exitCode, text) = RunProcess("dotnet", [Path.Combine(AppContext.BaseDirectory, "Benchmarks.dll"), MeasureVerb, "dotnet", pciesim, "replay", trace, "--out", snapshot], captureOutput: true);
+            if (exitCode != 0 || !Measurement.TryParse(text, out var measured))
+            {
+                Console.Error.WriteLine(Inv($"round {i}: the replay failed: {text.Trim()}"));
+                return 1;
+            }
+
+            double wall = measured.Wall;
+            var round = new Round(wall, baseline, measured.UserSeconds, measured.PeakBytes, new FileInfo(snapshot).Length);
+            rounds.Add(round);
+            Console.WriteLine(Inv($"round {i}: replay {wall:F2} s, {records / wall / 1e6:F2} million records/s") + (baseline is { } b ? Inv($", C loop {b:F3} s, {wall / b:F2} times") : "")
+                + (round.UserSeconds is { } user ? Inv($", user CPU {user:F2} s") : ""));
+        }
+
+        Report(rounds, records, options.Baseline is not null);
+        return 0;
+    }
+
+    private static void Report(List<Round> rounds, long records, bool haveBaseline)
+    {
+        var walls = rounds.ConvertAll(r => r.Wall);
+        double medianWall = Median(walls);
+        int fastEnough = rounds.FindAll(r => records / r.Wall >= TargetRecordsPerSecond).Count;
+        Console.WriteLine();
+        Console.WriteLine(Inv($"| {rounds.Count} rounds, {records:N0} records | median | range | target | rounds meeting it |"));
+        Console.WriteLine("| --- | --- | --- | --- | --- |");
+        Console.WriteLine(Inv($"| Replay wall | {medianWall:F2} s | {walls.Min():F2} to {walls.Max():F2} s | | |"));
+        Console.WriteLine(Inv($"| Records/s | {records / medianWall / 1e6:F2} million | {records / walls.Max() / 1e6:F2} to {records / walls.Min() / 1e6:F2} million | at least 3 million | {fastEnough} of {rounds.Count} |"));
+        if (haveBaseline)
+        {
+            var times = rounds.ConvertAll(r => r.Wall / r.Baseline!.Value);
+            var baselines = rounds.ConvertAll(r => r.Baseline!.Value);
+            int close = times.FindAll(t => t <= TargetTimesBaseline).Count;
+            int both = rounds.FindAll(r => records / r.Wall >= TargetRecordsPerSecond && r.Wall / r.Baseline!.Value <= TargetTimesBaseline).Count;
+            Console.WriteLine(Inv($"| C loop | {Median(baselines):F3} s | {baselines.Min():F3} to {baselines.Max():F3} s | | |"));
+            Console.WriteLine(Inv($"| Times the C loop | {Median(times):F2} | {times.Min():F2} to {times.Max():F2} | at most 6 | {close} of {rounds.Count} (both targets: {both}) |"));
+        }
+
+        if (rounds.TrueForAll(r => r.UserSeconds is not null))
+        {
+            var user = rounds.ConvertAll(r => r.UserSeconds!.Value);
+            Console.WriteLine(Inv($"| Replay user CPU | {Median(user):F2} s | {user.Min():F2} to {user.Max():F2} s | | |"));
+        }
+
+        if (rounds.TrueForAll(r => r.PeakBytes is not null))
+        {
+            long peak = rounds.Max(r => r.PeakBytes!.Value);
+            Console.WriteLine(Inv($"| Peak RSS (largest round) | {peak / 1e6:F0} MB | | under 200 MB | {(peak < TargetPeakBytes ? "met" : "missed")} |"));
+        }
+
+        Console.WriteLine(Inv($"| Snapshot | {rounds[^1].SnapshotBytes / 1e6:F0} MB | | | |"));
+    }
+
+    /// <summary>The hidden verb that runs one replay as this process's only child and prints <see cref="Measurement"/>.</summary>
+    public const string MeasureVerb = "end-to-end-measure";
+
+    /// <summary>
+    /// Runs the command given as a child, then prints its wall time, user CPU and peak resident set on one line: as the
+    /// only child of this process, <c>getrusage(RUSAGE_CHILDREN)</c> is the replay's own. Exit code: the child's.
+    /// </summary>
+    public static int Measure(string[] command)
+    {
+        var clock = Stopwatch.StartNew();
+        var (exitCode, errors) = RunProcess(command[0], command[1..]);
+        double wall = clock.Elapsed.TotalSeconds;
+        if (exitCode != 0)
+        {
+            Console.WriteLine(Inv($"exit {exitCode}: {errors.Trim()}"));
+            return exitCode;
+        }
+
+        var usage = ChildUsage.Read();
+        Console.WriteLine(new Measurement(wall, usage?.UserSeconds, usage?.PeakBytes).ToString());
+        return 0;
+    }
+
+    /// <summary>The C loop's own timing of its parse loop (it reads the trace into memory first), from its last line.</summary>
+    private static double RunBaseline(string baseline, string trace)
+    {
+        var (exitCode, output) = RunProcess(baseline, [trace], captureOutput: true);
+        var match = BaselineTime().Match(output);
+        if (exitCode != 0 || !match.Success)
+        {
+            throw new InvalidOperationException(Inv($"the baseline {baseline} exited with {exitCode} and printed no 'N rows in S s': {output.Trim()}"));
+        }
+
+        return double.Parse(match.Groups[1].Value, NumberStyles.Float, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Runs a process to its end; returns its exit code and its standard error (or output, when asked).</summary>
+    private static (int ExitCode, string Text) RunProcess(string file, string[] arguments, bool captureOutput = false)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + file);
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        return (process.ExitCode, captureOutput ? output.Result : errors.Result);
+    }
+
+    private static long CountDataRows(string trace)
+    {
+        long rows = 0;
+        bool header = true;
+        foreach (string line in File.ReadLines(trace))
+        {
+            if (line.Length == 0 || line[0] == '#')
+            {
+                continue;
+            }
+
+            if (header)
+            {
+                header = false;
+                continue;
+            }
+
+            rows++;
+        }
+
+        return rows;
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = new List<double>(values);
+        sorted.Sort();
+        int middle = sorted.Count / 2;
+        return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+    }
+
+    private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"rows in ([0-9.]+) s")]
+    private static partial Regex BaselineTime();
+
+    /// <summary>One replay measured by <see cref="Measure"/>: <c>wall S user S|- peak BYTES|-</c>.</summary>
+    private readonly record struct Measurement(double Wall, double? UserSeconds, long? PeakBytes)
+    {
+        public override string ToString() =>
+            Inv($"wall {Wall:R} user {(UserSeconds is { } u ? u.ToString("R", CultureInfo.InvariantCulture) : "-")} peak {(PeakBytes is { } p ? p.ToString(CultureInfo.InvariantCulture) : "-")}");
+
+        public static bool TryParse(string text, out Measurement measurement)
+        {
+            measurement = default;
+            string[] parts = text.Trim().Split(' ');
+            if (parts.Length != 6 || parts[0] != "wall" || parts[2] != "user" || parts[4] != "peak"
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double wall))
+            {
+                return false;
+            }
+
+            double? user = double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out double u) ? u : null;
+            long? peak = long.TryParse(parts[5], NumberStyles.None, CultureInfo.InvariantCulture, out long p) ? p : null;
+            measurement = new Measurement(wall, user, peak);
+            return true;
+        }
+    }
+
+    private sealed record Round(double Wall, double? Baseline, double? UserSeconds, long? PeakBytes, long SnapshotBytes);
+
+    private sealed record Options(string Topology, int Records, string? Trace, int Rounds, string? Baseline, string Work)
+    {
+        public static bool TryParse(string[] args, out Options options, out string? error)
+        {
+            options = new Options(BenchTopologies.Rc4x16Switch3, 10_000_000, null, 20, null, Path.GetTempPath());
+            error = null;
+            for (int i = 0; i < args.Length; i++)
+            {
+                string name = args[i];
+                if (i + 1 >= args.Length)
+                {
+                    error = $"'{name}' needs a value";
+                    return false;
+                }
+
+                string value = args[++i];
+                switch (name)
+                {
+                    case "--topology" when value is BenchTopologies.Rc1x4 or BenchTopologies.Rc4x16Switch3 or BenchTopologies.Rc1x256:
+                        options = options with { Topology = value };
+                        break;
+                    case "--topology":
+                        error = $"--topology: found '{value}', expected 1x4, 4x16-sw3 or 1x256";
+                        return false;
+                    case "--records" or "--rounds":
+                        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int count) || count < 1)
+                        {
+                            error = $"{name}: found '{value}', expected a positive whole number";
+                            return false;
+                        }
+
+                        options = name == "--records" ? options with { Records = count } : options with { Rounds = count };
+                        break;
+                    case "--trace" or "--baseline" when !File.Exists(value):
+                        error = $"{name}: no file '{value}'";
+                        return false;
+                    case "--trace":
+                        options = options with { Trace = Path.GetFullPath(value) };
+                        break;
+                    case "--baseline":
+                        options = options with { Baseline = Path.GetFullPath(value) };
+                        break;
+                    case "--work" when !Directory.Exists(value):
+                        error = $"--work: no folder '{value}'";
+                        return false;
+                    case "--work":
+                        options = options with { Work = value };
+                        break;
+                    default:
+                        error = $"unknown option '{name}'";
+                        return false;
+                }
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// What <c>getrusage(RUSAGE_CHILDREN)</c> says of the children reaped so far (the runtime reaps each process it
+    /// started): user time summed, peak resident set of the largest. Null where there is no such call (not Linux).
+    /// </summary>
+    private readonly record struct ChildUsage(double UserSeconds, long PeakBytes)
+    {
+        private const int RusageChildren = -1;
+
+        public static ChildUsage? Read()
+        {
+            if (!OperatingSystem.IsLinux() || getrusage(RusageChildren, out var usage) != 0)
+            {
+                return null;
+            }
+
+            // Linux reports ru_maxrss in KiB.
+            return new ChildUsage(usage.UserSeconds + (usage.UserMicroseconds / 1e6), usage.MaxResidentKiB * 1024);
+        }
+
+        [DllImport("libc", SetLastError = true)]
+        private static extern int getrusage(int who, out RUsage usage);
+
+        /// <summary>The head of Linux's <c>struct rusage</c> on 64-bit targets (two timevals, then the counters, maxrss first).</summary>
+        [StructLayout(LayoutKind.Sequential)]
+        private struct RUsage
+        {
+            public long UserSeconds;
+            public long UserMicroseconds;
+            public long SystemSeconds;
+            public long SystemMicroseconds;
+            public long MaxResidentKiB;
+            public long IntegralSharedKiB;
+            public long IntegralDataKiB;
+            public long IntegralStackKiB;
+            public long MinorFaults;
+            public long MajorFaults;
+            public long Swaps;
+            public long BlockReads;
+            public long BlockWrites;
+            public long MessagesSent;
+            public long MessagesReceived;
+            public long Signals;
+            public long VoluntarySwitches;
+            public long InvoluntarySwitches;
+        }
+    }
+}
