@@ -20,6 +20,9 @@ namespace PcieSim.Benchmarks;
 /// </remarks>
 internal static partial class EndToEnd
 {
+    /// <summary>Issue 5 states its end-to-end targets for a trace of this many records.</summary>
+    private const long TargetRecords = 10_000_000;
+
     /// <summary>Issue 5: at least 3 million records per second end to end.</summary>
     private const double TargetRecordsPerSecond = 3_000_000;
 
@@ -106,37 +109,54 @@ internal static partial class EndToEnd
 
     private static void Report(List<Round> rounds, long records, bool haveBaseline)
     {
+        // The issue sets its throughput targets for a 10-million-record trace: shorter ones pay the start-up over fewer records.
+        bool judged = records >= TargetRecords;
+        var table = new List<string[]>();
+        void Row(string what, string median, string range, string target = "", string meeting = "") =>
+            table.Add(judged ? [what, median, range, target, meeting] : [what, median, range]);
+
         var walls = rounds.ConvertAll(r => r.Wall);
         double medianWall = Median(walls);
-        int fastEnough = rounds.FindAll(r => records / r.Wall >= TargetRecordsPerSecond).Count;
-        Console.WriteLine();
-        Console.WriteLine(Inv($"| {rounds.Count} rounds, {records:N0} records | median | range | target | rounds meeting it |"));
-        Console.WriteLine("| --- | --- | --- | --- | --- |");
-        Console.WriteLine(Inv($"| Replay wall | {medianWall:F2} s | {walls.Min():F2} to {walls.Max():F2} s | | |"));
-        Console.WriteLine(Inv($"| Records/s | {records / medianWall / 1e6:F2} million | {records / walls.Max() / 1e6:F2} to {records / walls.Min() / 1e6:F2} million | at least 3 million | {fastEnough} of {rounds.Count} |"));
+        Row("Replay wall", Inv($"{medianWall:F2} s"), Inv($"{walls.Min():F2} to {walls.Max():F2} s"));
+        Row("Records/s", Inv($"{records / medianWall / 1e6:F2} million"), Inv($"{records / walls.Max() / 1e6:F2} to {records / walls.Min() / 1e6:F2} million"),
+            "at least 3 million", Inv($"{rounds.FindAll(r => records / r.Wall >= TargetRecordsPerSecond).Count} of {rounds.Count}"));
         if (haveBaseline)
         {
             var times = rounds.ConvertAll(r => r.Wall / r.Baseline!.Value);
             var baselines = rounds.ConvertAll(r => r.Baseline!.Value);
-            int close = times.FindAll(t => t <= TargetTimesBaseline).Count;
             int both = rounds.FindAll(r => records / r.Wall >= TargetRecordsPerSecond && r.Wall / r.Baseline!.Value <= TargetTimesBaseline).Count;
-            Console.WriteLine(Inv($"| C loop | {Median(baselines):F3} s | {baselines.Min():F3} to {baselines.Max():F3} s | | |"));
-            Console.WriteLine(Inv($"| Times the C loop | {Median(times):F2} | {times.Min():F2} to {times.Max():F2} | at most 6 | {close} of {rounds.Count} (both targets: {both}) |"));
+            Row("C loop", Inv($"{Median(baselines):F3} s"), Inv($"{baselines.Min():F3} to {baselines.Max():F3} s"));
+            Row("Times the C loop", Inv($"{Median(times):F2}"), Inv($"{times.Min():F2} to {times.Max():F2}"),
+                "at most 6", Inv($"{times.FindAll(t => t <= TargetTimesBaseline).Count} of {rounds.Count} (both targets: {both})"));
         }
 
         if (rounds.TrueForAll(r => r.UserSeconds is not null))
         {
             var user = rounds.ConvertAll(r => r.UserSeconds!.Value);
-            Console.WriteLine(Inv($"| Replay user CPU | {Median(user):F2} s | {user.Min():F2} to {user.Max():F2} s | | |"));
+            Row("Replay user CPU", Inv($"{Median(user):F2} s"), Inv($"{user.Min():F2} to {user.Max():F2} s"));
         }
 
         if (rounds.TrueForAll(r => r.PeakBytes is not null))
         {
-            long peak = rounds.Max(r => r.PeakBytes!.Value);
-            Console.WriteLine(Inv($"| Peak RSS (largest round) | {peak / 1e6:F0} MB | | under 200 MB | {(peak < TargetPeakBytes ? "met" : "missed")} |"));
+            var peaks = rounds.ConvertAll(r => (double)r.PeakBytes!.Value);
+            Row("Replay peak RSS", Inv($"{Median(peaks) / 1e6:F0} MB"), Inv($"{peaks.Min() / 1e6:F0} to {peaks.Max() / 1e6:F0} MB"),
+                "under 200 MB", Inv($"{peaks.FindAll(p => p < TargetPeakBytes).Count} of {rounds.Count}"));
         }
 
-        Console.WriteLine(Inv($"| Snapshot | {rounds[^1].SnapshotBytes / 1e6:F0} MB | | | |"));
+        Row("Snapshot", Inv($"{rounds[^1].SnapshotBytes / 1e6:F0} MB"), "");
+
+        Console.WriteLine();
+        Console.WriteLine(Inv($"| {rounds.Count} round(s), {records:N0} records | median | range |") + (judged ? " target (issue 5) | rounds meeting it |" : ""));
+        Console.WriteLine(judged ? "| --- | --- | --- | --- | --- |" : "| --- | --- | --- |");
+        foreach (string[] row in table)
+        {
+            Console.WriteLine("| " + string.Join(" | ", row) + " |");
+        }
+
+        if (!judged)
+        {
+            Console.WriteLine(Inv($"(issue 5's targets are for a trace of {TargetRecords:N0} records: not judged here)"));
+        }
     }
 
     /// <summary>The hidden verb that runs one replay as this process's only child and prints <see cref="Measurement"/>.</summary>
