@@ -43,7 +43,7 @@ internal static partial class EndToEnd
           --work       folder for the generated trace and the snapshot, deleted at the end (default: the temporary folder)
         """;
 
-    /// <summary>Runs the rounds; 0 when every replay succeeded (whether or not the targets were met), 1 otherwise, 2 on bad arguments.</summary>
+    /// <summary>Runs the rounds; 0 when every replay ran to its verdict (whether or not the targets were met), 1 when one did not, 2 on bad arguments.</summary>
     public static int Run(string[] args)
     {
         if (!Options.TryParse(args, out var options, out string? error))
@@ -99,8 +99,9 @@ internal static partial class EndToEnd
             double wall = measured.Wall;
             var round = new Round(wall, baseline, measured.UserSeconds, measured.PeakBytes, new FileInfo(snapshot).Length);
             rounds.Add(round);
-            Console.WriteLine(Inv($"round {i}: replay {wall:F2} s, {records / wall / 1e6:F2} million records/s") + (baseline is { } b ? Inv($", C loop {b:F3} s, {wall / b:F2} times") : "")
-                + (round.UserSeconds is { } user ? Inv($", user CPU {user:F2} s") : ""));
+            Console.WriteLine(Inv($"round {i}: replay {wall:F2} s, {Rate(records / wall)} records/s") + (baseline is { } b ? Inv($", C loop {b:F3} s, {wall / b:F2} times") : "")
+                + (round.UserSeconds is { } user ? Inv($", user CPU {user:F2} s") : "")
+                + (measured.ExitCode != 0 ? Inv($" (replay exit code {measured.ExitCode}: the trace's verdict)") : ""));
         }
 
         Report(rounds, records, options.Baseline is not null);
@@ -118,7 +119,7 @@ internal static partial class EndToEnd
         var walls = rounds.ConvertAll(r => r.Wall);
         double medianWall = Median(walls);
         Row("Replay wall", Inv($"{medianWall:F2} s"), Inv($"{walls.Min():F2} to {walls.Max():F2} s"));
-        Row("Records/s", Inv($"{records / medianWall / 1e6:F2} million"), Inv($"{records / walls.Max() / 1e6:F2} to {records / walls.Min() / 1e6:F2} million"),
+        Row("Records/s", Rate(records / medianWall), Inv($"{Rate(records / walls.Max())} to {Rate(records / walls.Min())}"),
             "at least 3 million", Inv($"{rounds.FindAll(r => records / r.Wall >= TargetRecordsPerSecond).Count} of {rounds.Count}"));
         if (haveBaseline)
         {
@@ -163,22 +164,25 @@ internal static partial class EndToEnd
     public const string MeasureVerb = "end-to-end-measure";
 
     /// <summary>
-    /// Runs the command given as a child, then prints its wall time, user CPU and peak resident set on one line: as the
-    /// only child of this process, <c>getrusage(RUSAGE_CHILDREN)</c> is the replay's own. Exit code: the child's.
+    /// Runs the command given as a child, then prints its wall time, user CPU, peak resident set and exit code on one
+    /// line: as the only child of this process, <c>getrusage(RUSAGE_CHILDREN)</c> is the replay's own. A replay that ran
+    /// to its verdict (exit 0, 1 or 3: the snapshot is whole) is measured; any other exit code is returned, with the
+    /// child's standard error.
     /// </summary>
     public static int Measure(string[] command)
     {
         var clock = Stopwatch.StartNew();
         var (exitCode, errors) = RunProcess(command[0], command[1..]);
         double wall = clock.Elapsed.TotalSeconds;
-        if (exitCode != 0)
+        if (exitCode is not (0 or 1 or 3))
         {
+            // 2 is bad input or usage: the replay stopped before its end, so its time measures nothing.
             Console.WriteLine(Inv($"exit {exitCode}: {errors.Trim()}"));
             return exitCode;
         }
 
         var usage = ChildUsage.Read();
-        Console.WriteLine(new Measurement(wall, usage?.UserSeconds, usage?.PeakBytes).ToString());
+        Console.WriteLine(new Measurement(wall, usage?.UserSeconds, usage?.PeakBytes, exitCode).ToString());
         return 0;
     }
 
@@ -242,30 +246,34 @@ internal static partial class EndToEnd
         return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
+    /// <summary>A rate as the issue writes it (<c>3.20 million</c>), or whole below a million (short traces).</summary>
+    private static string Rate(double perSecond) => perSecond >= 1e6 ? Inv($"{perSecond / 1e6:F2} million") : Inv($"{perSecond:N0}");
+
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     [GeneratedRegex(@"rows in ([0-9.]+) s")]
     private static partial Regex BaselineTime();
 
-    /// <summary>One replay measured by <see cref="Measure"/>: <c>wall S user S|- peak BYTES|-</c>.</summary>
-    private readonly record struct Measurement(double Wall, double? UserSeconds, long? PeakBytes)
+    /// <summary>One replay measured by <see cref="Measure"/>: <c>wall S user S|- peak BYTES|- exit N</c>.</summary>
+    private readonly record struct Measurement(double Wall, double? UserSeconds, long? PeakBytes, int ExitCode)
     {
         public override string ToString() =>
-            Inv($"wall {Wall:R} user {(UserSeconds is { } u ? u.ToString("R", CultureInfo.InvariantCulture) : "-")} peak {(PeakBytes is { } p ? p.ToString(CultureInfo.InvariantCulture) : "-")}");
+            Inv($"wall {Wall:R} user {(UserSeconds is { } u ? u.ToString("R", CultureInfo.InvariantCulture) : "-")} peak {(PeakBytes is { } p ? p.ToString(CultureInfo.InvariantCulture) : "-")} exit {ExitCode}");
 
         public static bool TryParse(string text, out Measurement measurement)
         {
             measurement = default;
             string[] parts = text.Trim().Split(' ');
-            if (parts.Length != 6 || parts[0] != "wall" || parts[2] != "user" || parts[4] != "peak"
-                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double wall))
+            if (parts.Length != 8 || parts[0] != "wall" || parts[2] != "user" || parts[4] != "peak" || parts[6] != "exit"
+                || !double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out double wall)
+                || !int.TryParse(parts[7], NumberStyles.None, CultureInfo.InvariantCulture, out int exitCode))
             {
                 return false;
             }
 
             double? user = double.TryParse(parts[3], NumberStyles.Float, CultureInfo.InvariantCulture, out double u) ? u : null;
             long? peak = long.TryParse(parts[5], NumberStyles.None, CultureInfo.InvariantCulture, out long p) ? p : null;
-            measurement = new Measurement(wall, user, peak);
+            measurement = new Measurement(wall, user, peak, exitCode);
             return true;
         }
     }
