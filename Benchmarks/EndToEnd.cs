@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using PcieSim.Files;
 
 namespace PcieSim.Benchmarks;
 
@@ -37,13 +38,13 @@ internal static partial class EndToEnd
                                      [--baseline CLOOP] [--work DIR]
           --topology   topology of the generated trace (default 4x16-sw3)
           --records    records of the generated trace (default 10000000)
-          --trace      replay this trace instead of generating one (its data rows are counted)
+          --trace      replay this trace instead of generating one (its records are counted first)
           --rounds     rounds to run (default 20)
           --baseline   the compiled C loop (gcc -O2 -o /tmp/cloop Benchmarks/baseline/cloop.c), run before each replay
           --work       folder for the generated trace and the snapshot, deleted at the end (default: the temporary folder)
         """;
 
-    /// <summary>Runs the rounds; 0 when every replay ran to its verdict (whether or not the targets were met), 1 when one did not, 2 on bad arguments.</summary>
+    /// <summary>Runs the rounds; 0 when every replay ran to its verdict (whether or not the targets were met), 1 when one did not, 2 on bad arguments or a trace that cannot be read.</summary>
     public static int Run(string[] args)
     {
         if (!Options.TryParse(args, out var options, out string? error))
@@ -58,6 +59,12 @@ internal static partial class EndToEnd
         try
         {
             return RunIn(work, options);
+        }
+        catch (InputException bad)
+        {
+            // A --trace the replay could not read either: said as the replay would say it.
+            Console.Error.WriteLine("end-to-end: " + bad.Describe());
+            return 2;
         }
         finally
         {
@@ -77,7 +84,7 @@ internal static partial class EndToEnd
         }
         else
         {
-            records = CountDataRows(trace);
+            records = CountRecords(trace);
         }
 
         string pciesim = Path.Combine(AppContext.BaseDirectory, "pciesim.dll");
@@ -215,27 +222,17 @@ internal static partial class EndToEnd
         return (process.ExitCode, captureOutput ? output.Result : errors.Result);
     }
 
-    private static long CountDataRows(string trace)
+    /// <summary>The records of a trace as the replay reads them (msi rows included), through its own reader.</summary>
+    private static long CountRecords(string trace)
     {
-        long rows = 0;
-        bool header = true;
-        foreach (string line in File.ReadLines(trace))
+        long records = 0;
+        using var reader = TraceReader.Open(trace);
+        while (reader.TryRead(out _))
         {
-            if (line.Length == 0 || line[0] == '#')
-            {
-                continue;
-            }
-
-            if (header)
-            {
-                header = false;
-                continue;
-            }
-
-            rows++;
+            records++;
         }
 
-        return rows;
+        return records;
     }
 
     private static double Median(List<double> values)
