@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
+using PcieSim.Cli;
 using PcieSim.Files;
 
 namespace PcieSim.Benchmarks;
@@ -181,9 +182,9 @@ internal static partial class EndToEnd
         var clock = Stopwatch.StartNew();
         var (exitCode, errors) = RunProcess(command[0], command[1..]);
         double wall = clock.Elapsed.TotalSeconds;
-        if (exitCode is not (0 or 1 or 3))
+        if (exitCode is not (PcieSimCommand.Success or PcieSimCommand.Mismatch or PcieSimCommand.Violations))
         {
-            // 2 is bad input or usage: the replay stopped before its end, so its time measures nothing.
+            // Bad input or usage: the replay stopped before its end, so its time measures nothing.
             Console.WriteLine(Inv($"exit {exitCode}: {errors.Trim()}"));
             return exitCode;
         }
