@@ -145,8 +145,15 @@ public sealed partial class PcieModel
         }
 
         stoppedAt = null;
+        return ThroughClaimingPort(rc.RootPorts, bus, devfn, RouteFailure.BusNotClaimed, out failure, ref stoppedAt);
+    }
 
-        var ports = rc.RootPorts;
+    /// <summary>
+    /// Forwarding through the one of <paramref name="ports"/> whose programmed range holds the bus (reference 1.4 and
+    /// 7), else <paramref name="unclaimed"/> with <paramref name="stoppedAt"/> left where the request got to.
+    /// </summary>
+    private static PcieFunction? ThroughClaimingPort(IReadOnlyList<DownstreamPort> ports, byte bus, byte devfn, RouteFailure unclaimed, out RouteFailure failure, ref PcieFunction? stoppedAt)
+    {
         for (int i = 0; i < ports.Count; i++)
         {
             var range = ports[i].AssignedBusRange;
@@ -156,7 +163,7 @@ public sealed partial class PcieModel
             }
         }
 
-        failure = RouteFailure.BusNotClaimed;
+        failure = unclaimed;
         return null;
     }
 
@@ -229,17 +236,6 @@ public sealed partial class PcieModel
             return port;
         }
 
-        var ports = sw.DownstreamPorts;
-        for (int i = 0; i < ports.Count; i++)
-        {
-            var portRange = ports[i].AssignedBusRange;
-            if (portRange.IsProgrammed && portRange.Contains(bus))
-            {
-                return ThroughPort(ports[i], portRange, bus, devfn, out failure, out stoppedAt);
-            }
-        }
-
-        failure = RouteFailure.NoDownstreamPortClaimsBus;
-        return null;
+        return ThroughClaimingPort(sw.DownstreamPorts, bus, devfn, RouteFailure.NoDownstreamPortClaimsBus, out failure, ref stoppedAt);
     }
 }
