@@ -91,6 +91,7 @@ internal static partial class EndToEnd
         string pciesim = Path.Combine(AppContext.BaseDirectory, "pciesim.dll");
         string snapshot = Path.Combine(work, "snapshot.txt");
         Console.WriteLine(Inv($"{records:N0} records, {new FileInfo(trace).Length / 1e6:F0} MB of trace; dotnet {pciesim} replay TRACE --out SNAPSHOT; {options.Rounds} round(s)"));
+        Console.WriteLine("machine: " + MachineDescription());
 
         var rounds = new List<Round>();
         for (int i = 1; i <= options.Rounds; i++)
@@ -245,6 +246,37 @@ internal static partial class EndToEnd
     }
 
     /// <summary>A rate as the issue writes it (<c>3.20 million</c>), or whole below a million (short traces).</summary>
+    /// <summary>
+    /// The processor, its caches and the runtime, as BenchmarkDotNet's environment block gives them: the replay's speed
+    /// depends on what fits a core's own cache (README, Performance: why some rounds miss).
+    /// </summary>
+    private static string MachineDescription()
+    {
+        var parts = new List<string>();
+        string? model = File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
+            : null;
+        parts.Add(Inv($"{model ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} logical CPU(s)"));
+
+        // Linux lists each cache of CPU 0 with its level, kind and size; the data and unified ones are what the replay fills.
+        const string caches = "/sys/devices/system/cpu/cpu0/cache";
+        if (Directory.Exists(caches))
+        {
+            foreach (string index in Directory.GetDirectories(caches, "index*").Order(StringComparer.Ordinal))
+            {
+                string Read(string name) => File.Exists(Path.Combine(index, name)) ? File.ReadAllText(Path.Combine(index, name)).Trim() : "?";
+                if (Read("type") != "Instruction")
+                {
+                    parts.Add(Inv($"L{Read("level")} {Read("size")} (CPUs {Read("shared_cpu_list")})"));
+                }
+            }
+        }
+
+        parts.Add(RuntimeInformation.FrameworkDescription);
+        parts.Add(RuntimeInformation.OSDescription);
+        return string.Join(", ", parts);
+    }
+
     private static string Rate(double perSecond) => perSecond >= 1e6 ? Inv($"{perSecond / 1e6:F2} million") : Inv($"{perSecond:N0}");
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
