@@ -245,7 +245,6 @@ internal static partial class EndToEnd
         return sorted.Count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
     }
 
-    /// <summary>A rate as the issue writes it (<c>3.20 million</c>), or whole below a million (short traces).</summary>
     /// <summary>
     /// The processor, its caches and the runtime, as BenchmarkDotNet's environment block gives them: the replay's speed
     /// depends on what fits a core's own cache (README, Performance: why some rounds miss).
@@ -277,6 +276,7 @@ internal static partial class EndToEnd
         return string.Join(", ", parts);
     }
 
+    /// <summary>A rate as the issue writes it (<c>3.20 million</c>), or whole below a million (short traces).</summary>
     private static string Rate(double perSecond) => perSecond >= 1e6 ? Inv($"{perSecond / 1e6:F2} million") : Inv($"{perSecond:N0}");
 
     private static string Inv(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
